@@ -1,0 +1,148 @@
+"""GET /api/openapi.json: the API described for people and for tools (Schemathesis checks it)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_ref: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+def _body(schema_ref: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
+
+
+CSRF = {"name": "X-CSRF-Token", "in": "header", "required": True, "schema": {"type": "string"},
+        "description": "The csrf_token from GET /api/session (double-submit with the motcua_csrf cookie)."}
+
+SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "motcua API", "version": "0.1.0",
+             "description": "Một cửa: the one-stop shop for administrative procedures. Errors are JSON "
+                            "{error: {code, message (Vietnamese), message_en}}. Cookie sessions; every state change "
+                            "needs the X-CSRF-Token header."},
+    "paths": {
+        "/healthz": {"get": {"summary": "Database and object store reachability", "responses": {
+            "200": _json("Health"), "503": _json("Health", "Something is unreachable")}}},
+        "/api/session": {
+            "get": {"summary": "Who is signed in, and a CSRF token", "responses": {"200": _json("Session")}},
+            "post": {"summary": "Sign in with phone number and password", "parameters": [CSRF],
+                     "requestBody": _body("SignIn"),
+                     "responses": {"200": _json("Session"), "400": _error("Malformed"), "401": _error("Wrong credentials"),
+                                   "403": _error("Missing CSRF token"), "415": _error("Not JSON"),
+                                   "429": _error("Too many failed attempts; see Retry-After")}},
+            "delete": {"summary": "Sign out this device", "parameters": [CSRF],
+                       "responses": {"200": _json("Session"), "403": _error("Missing CSRF token")}},
+        },
+        "/api/session/everywhere": {"post": {"summary": "Sign out every other device", "parameters": [CSRF],
+                                             "responses": {"200": _json("Session"), "401": _error("Not signed in"),
+                                                           "403": _error("Missing CSRF token")}}},
+        "/api/accounts": {"post": {"summary": "Register a citizen account", "parameters": [CSRF],
+                                   "requestBody": _body("Register"),
+                                   "responses": {"201": _json("Session", "Created and signed in"),
+                                                 "400": _error("Invalid input"), "403": _error("CSRF or already signed in"),
+                                                 "409": _error("Phone number taken"), "415": _error("Not JSON")}}},
+        "/api/account/password": {"post": {"summary": "Change the password (signs out other devices)", "parameters": [CSRF],
+                                           "requestBody": _body("ChangePassword"),
+                                           "responses": {"200": _json("Session"), "400": _error("Wrong or weak password"),
+                                                         "401": _error("Not signed in"), "403": _error("Missing CSRF token")}}},
+        "/api/procedures": {"get": {
+            "summary": "Search and list the procedure catalog (diacritics and case ignored)",
+            "parameters": [
+                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["commune", "district", "province"]}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+                {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            ],
+            "responses": {"200": _json("ProcedureList"), "400": _error("Invalid parameter")}}},
+        "/api/procedures/{code}": {"get": {
+            "summary": "One procedure with its documents, fee and form (the current version)",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("Procedure"), "404": _error("Unknown procedure")}}},
+        "/api/units": {"get": {
+            "summary": "Administrative units in force on a date (commune picker)",
+            "parameters": [
+                {"name": "on", "in": "query", "schema": {"type": "string", "format": "date"}},
+                {"name": "level", "in": "query", "schema": {"type": "string"}},
+                {"name": "parent", "in": "query", "schema": {"type": "string"}},
+                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+            ],
+            "responses": {"200": _json("UnitList"), "400": _error("Invalid parameter")}}},
+        "/api/dossiers": {
+            "get": {"summary": "My dossiers (citizen) or my unit's (officer)",
+                    "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                                   {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                    "responses": {"200": _json("DossierList"), "401": _error("Not signed in")}},
+            "post": {"summary": "Create a draft or submit a dossier online", "parameters": [CSRF],
+                     "requestBody": _body("NewDossier"),
+                     "responses": {"201": _json("Dossier"), "400": _error("Malformed"), "401": _error("Not signed in"),
+                                   "403": _error("Role not allowed or CSRF"), "404": _error("Unknown procedure"),
+                                   "409": _error("Already sent"), "413": _error("Too large"), "415": _error("Not JSON"),
+                                   "422": _error("The form has invalid entries (details list each field)")}},
+        },
+        "/api/dossiers/{id}": {"get": {
+            "summary": "One dossier, if the caller may see it",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("Dossier"), "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
+    },
+    "components": {"schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"},
+                           "details": {"type": "array", "items": {"type": "object"}}}}}},
+        "Health": {"type": "object", "required": ["ok", "checks"],
+                   "properties": {"ok": {"type": "boolean"}, "checks": {"type": "object"}}},
+        "User": {"type": "object", "required": ["id", "phone", "full_name", "role"], "properties": {
+            "id": {"type": "integer"}, "phone": {"type": "string"}, "full_name": {"type": "string"},
+            "role": {"type": "string", "enum": ["citizen", "intake", "specialist", "leader", "admin"]},
+            "unit": {"type": "object", "nullable": True}, "locale": {"type": "string"}}},
+        "Session": {"type": "object", "required": ["user"], "properties": {
+            "user": {"allOf": [{"$ref": "#/components/schemas/User"}], "nullable": True},
+            "csrf_token": {"type": "string"}}},
+        "SignIn": {"type": "object", "required": ["phone", "password"], "properties": {
+            "phone": {"type": "string", "example": "0912345678"}, "password": {"type": "string"}}},
+        "Register": {"type": "object", "required": ["phone", "password", "full_name"], "properties": {
+            "phone": {"type": "string"}, "password": {"type": "string", "minLength": 8, "maxLength": 200},
+            "full_name": {"type": "string", "maxLength": 100}}},
+        "ChangePassword": {"type": "object", "required": ["current_password", "new_password"], "properties": {
+            "current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": 8}}},
+        "ProcedureItem": {"type": "object", "required": ["code", "name", "level", "processing_days"], "properties": {
+            "code": {"type": "string"}, "name": {"type": "string"}, "field": {"type": "string"},
+            "level": {"type": "string", "enum": ["commune", "district", "province"]},
+            "processing_days": {"type": "number"}, "online": {"type": "string", "enum": ["full", "partial", "none"]},
+            "version": {"type": "integer"}}},
+        "ProcedureList": {"type": "object", "required": ["items", "total"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/ProcedureItem"}},
+            "total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}},
+        "Procedure": {"allOf": [{"$ref": "#/components/schemas/ProcedureItem"}, {"type": "object", "properties": {
+            "fee": {"type": "object"}, "documents": {"type": "array", "items": {"type": "object"}},
+            "form": {"type": "object", "description": "See docs/forms.md"}, "effective_from": {"type": "string"}}}]},
+        "UnitList": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+            "type": "object", "required": ["code", "name", "level"], "properties": {
+                "code": {"type": "string"}, "name": {"type": "string"}, "level": {"type": "string"},
+                "parent": {"type": "string", "nullable": True}}}}}},
+        "NewDossier": {"type": "object", "required": ["procedure_code", "data"], "properties": {
+            "id": {"type": "string", "format": "uuid", "description": "made on the device"},
+            "procedure_code": {"type": "string"}, "data": {"type": "object"},
+            "submit": {"type": "boolean", "default": False},
+            "unit_code": {"type": "string", "description": "the receiving commune or office; required to submit"}}},
+        "Dossier": {"type": "object", "required": ["id", "status", "procedure"], "properties": {
+            "id": {"type": "string"}, "code": {"type": "string", "nullable": True},
+            "status": {"type": "integer", "minimum": 0, "maximum": 10}, "status_name": {"type": "string"},
+            "procedure": {"type": "object"}, "unit": {"type": "object", "nullable": True}, "data": {"type": "object"},
+            "version": {"type": "integer"}}},
+        "DossierList": {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Dossier"}}}},
+    }},
+}
+
+
+async def openapi_json(request: Request) -> JSONResponse:
+    return JSONResponse(SPEC)

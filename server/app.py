@@ -1,0 +1,54 @@
+"""The Starlette application: routes, middleware and the connection to the database."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server import db, pages
+from server.api import catalog as catalog_api
+from server.api import dossiers as dossiers_api
+from server.api import openapi
+from server.api import session as session_api
+from server.config import Settings
+from server.errors import ApiError, api_error_handler
+from server.health import healthz
+from server.requests import BodySizeLimit
+from server.security_headers import SecurityHeaders
+from server.storage import make_storage
+
+PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
+
+
+def create_app(settings: Settings, *, require_current_schema: bool = True) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await db.connect(settings, require_current=require_current_schema, shared=True)
+        try:
+            yield
+        finally:
+            await db.disconnect()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/openapi.json", openapi.openapi_json, methods=["GET"]),
+        *session_api.routes,
+        *catalog_api.routes,
+        *dossiers_api.routes,
+        *pages.routes,
+        Mount("/static", StaticFiles(directory=PWA_DIR / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders), Middleware(BodySizeLimit)],
+        exception_handlers={ApiError: api_error_handler, 404: pages.not_found, 405: pages.method_not_allowed},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = make_storage(settings.storage)
+    return app

@@ -1,0 +1,220 @@
+"""The `motcua` command: serve, migrate, seed, user add, catalog import, units import, vapid generate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import secrets
+import sys
+from pathlib import Path
+
+from tortoise import Tortoise
+
+from server import db
+from server.config import ConfigError, Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings()
+        return args.handler(settings, args) or 0
+    except ConfigError as error:
+        print(f"motcua: configuration error: {error}", file=sys.stderr)
+        return 2
+    except db.SchemaBehind as error:
+        print(f"motcua: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"motcua: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"motcua: cannot reach the database or a file: {error}", file=sys.stderr)
+        return 1
+
+
+class CommandError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motcua", description="Một cửa: the one-stop shop server.")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    quickstart = commands.add_parser("quickstart", help="migrate, load the catalog and demo accounts, then serve")
+    quickstart.add_argument("--host", default="127.0.0.1")
+    quickstart.add_argument("--port", type=int, default=8000)
+    quickstart.set_defaults(handler=cmd_quickstart)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    commands.add_parser("seed", help="load the shipped catalog, units and demo accounts (idempotent)").set_defaults(
+        handler=cmd_seed)
+
+    user = commands.add_parser("user", help="manage accounts").add_subparsers(metavar="ACTION")
+    add = user.add_parser("add", help="create an officer (or citizen) account")
+    add.add_argument("--phone", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=["citizen", "intake", "specialist", "leader", "admin"])
+    add.add_argument("--unit", help="code of the officer's administrative unit (required for officers)")
+    add.add_argument("--password", help="if omitted, asked for (or generated when there is no terminal)")
+    add.set_defaults(handler=cmd_user_add)
+
+    catalog = commands.add_parser("catalog", help="the procedure catalog").add_subparsers(metavar="ACTION")
+    imp = catalog.add_parser("import", help="load or update procedures from a catalog JSON file")
+    imp.add_argument("file", nargs="?", type=Path, help="default: the shipped catalog")
+    imp.set_defaults(handler=cmd_catalog_import)
+
+    units = commands.add_parser("units", help="administrative units").add_subparsers(metavar="ACTION")
+    uimp = units.add_parser("import", help="load unit files or a mapping file")
+    uimp.add_argument("files", nargs="*", type=Path, help="default: the shipped files")
+    uimp.set_defaults(handler=cmd_units_import)
+
+    vapid = commands.add_parser("vapid", help="Web Push keys").add_subparsers(metavar="ACTION")
+    vapid.add_parser("generate", help="print a new VAPID key pair (PEM)").set_defaults(handler=cmd_vapid_generate)
+    return parser
+
+
+def run(coroutine_factory, settings: Settings, *, require_current: bool = True):
+    async def wrapper():
+        await db.connect(settings, require_current=require_current)
+        try:
+            return await coroutine_factory()
+        finally:
+            await db.disconnect()
+
+    return asyncio.run(wrapper())
+
+
+def cmd_migrate(settings: Settings, args) -> int:
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+            print(f"  applied {app_label}.{name}")
+
+    async def go():
+        try:
+            await db.migrate(settings, progress=progress)
+        finally:
+            await Tortoise.close_connections()
+
+    asyncio.run(go())
+    print(f"motcua: database is up to date ({len(applied)} migration(s) applied).")
+    return 0
+
+
+def cmd_serve(settings: Settings, args) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    async def check() -> None:
+        await db.connect(settings)
+        await db.disconnect()
+
+    asyncio.run(check())
+    address = settings.public_url or f"http://{args.host}:{args.port}"
+    print(f"motcua đang chạy tại / is running at {address}", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
+                proxy_headers=True, server_header=False)
+    return 0
+
+
+def cmd_quickstart(settings: Settings, args) -> int:
+    cmd_migrate(settings, args)
+    cmd_seed(settings, args)
+    return cmd_serve(settings, args)
+
+
+def cmd_seed(settings: Settings, args) -> int:
+    from server.catalog import CatalogError
+    from server.seed import DEMO_ACCOUNTS, seed
+    from server.units import UnitsError
+
+    try:
+        summary = run(seed, settings)
+    except CatalogError as error:
+        raise CommandError("the shipped catalog was not loaded:\n  " + "\n  ".join(error.problems)) from None
+    except UnitsError as error:
+        raise CommandError(f"the shipped units were not loaded: {error}") from None
+    print(f"motcua: catalog {summary['procedures']} procedures, {summary['units']} administrative units loaded.")
+    print("Demo accounts (số điện thoại / mật khẩu):")
+    for account in DEMO_ACCOUNTS:
+        print(f"  {account.role_vi:<22} {account.phone} / {account.password}")
+    return 0
+
+
+def cmd_user_add(settings: Settings, args) -> int:
+    from server.users import add_user
+
+    password = args.password
+    generated = False
+    if not password:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Mật khẩu / password: ")
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+
+    async def go():
+        return await add_user(phone=args.phone, name=args.name, role=args.role, unit_code=args.unit, password=password)
+
+    try:
+        user = run(go, settings)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"motcua: created {user.role} {user.full_name} ({user.phone})"
+          + (f" with password {password}" if generated else ""))
+    return 0
+
+
+def cmd_catalog_import(settings: Settings, args) -> int:
+    from server.catalog import DEFAULT_CATALOG, CatalogError, import_catalog
+
+    path = args.file or DEFAULT_CATALOG
+    try:
+        report = run(lambda: import_catalog(path), settings)
+    except CatalogError as error:
+        raise CommandError(f"{path} was not imported:\n  " + "\n  ".join(error.problems)) from None
+    print(f"motcua: {len(report.created)} new, {len(report.new_versions)} new version(s), "
+          f"{len(report.unchanged)} unchanged procedure(s) from {path}")
+    return 0
+
+
+def cmd_units_import(settings: Settings, args) -> int:
+    from server.units import DEFAULT_FILES, UNITS_DIR, UnitsError, import_units_file
+
+    paths = args.files or [UNITS_DIR / name for name in DEFAULT_FILES]
+
+    async def go():
+        return [await import_units_file(path) for path in paths]
+
+    try:
+        reports = run(go, settings)
+    except UnitsError as error:
+        raise CommandError(str(error)) from None
+    for report in reports:
+        print(f"motcua: {report.file}: {report.units} unit(s), {report.links} mapping link(s)")
+    return 0
+
+
+def cmd_vapid_generate(settings: Settings, args) -> int:
+    from webpush.vapid import VAPID
+
+    private, public, server_key = VAPID.generate_keys()
+    print(private.decode() + public.decode() + f"# applicationServerKey: {server_key}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Settings, read once from the environment.
+
+With no settings at all motcua runs on the embedded default: everything lives under
+`./data` of the folder it is started in (SQLite file, blob folder, generated secret
+key and push keys), so a newcomer sees it working with one command. Every setting is
+documented in docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from webpush.vapid import VAPID
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    kind: str  # "file" or "s3"
+    path: Path | None = None
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    path_style: bool = False
+    access_key: str | None = None
+    secret_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    storage: StorageSettings
+    secret_key: str
+    vapid_private_pem: bytes
+    vapid_public_pem: bytes
+    vapid_subject: str
+    public_url: str | None
+
+    @property
+    def tortoise_db_url(self) -> str:
+        return self.database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def vapid_application_server_key(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
+        return VAPID.get_application_server_key(serialization.load_pem_public_key(self.vapid_public_pem))
+
+
+def load_settings(environ: dict[str, str] | None = None, *, create: bool = True) -> Settings:
+    """Read settings; with `create`, generate the embedded defaults that are missing."""
+    env = dict(os.environ if environ is None else environ)
+    data_dir = Path(env.get("MOTCUA_DATA_DIR") or "data").resolve()
+    if create:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"MOTCUA_DATA_DIR: cannot create {data_dir} ({error.strerror}); "
+                "set MOTCUA_DATA_DIR to a folder you can write to."
+            ) from None
+    return Settings(
+        data_dir=data_dir,
+        database_url=_database_url(env.get("DATABASE_URL"), data_dir),
+        storage=_storage(env, data_dir, create),
+        secret_key=_secret_key(env.get("SECRET_KEY"), data_dir, create),
+        **_vapid(env, data_dir, create),
+        public_url=_public_url(env.get("PUBLIC_URL")),
+    )
+
+
+def _database_url(value: str | None, data_dir: Path) -> str:
+    if not value:
+        return f"sqlite://{data_dir / 'motcua.sqlite3'}"
+    parts = urlsplit(value)
+    if parts.scheme == "sqlite":
+        if not (parts.netloc + parts.path):
+            raise ConfigError("DATABASE_URL: a SQLite URL needs a file path, e.g. sqlite:///var/lib/motcua/motcua.sqlite3")
+        return value
+    if parts.scheme in ("postgres", "postgresql", "asyncpg"):
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ConfigError(
+                "DATABASE_URL: a PostgreSQL URL needs a host and a database name, "
+                "e.g. postgres://user:password@127.0.0.1:5432/motcua"
+            )
+        # tortoise-orm names the asyncpg driver "postgres"
+        return "postgres" + value[len(parts.scheme):]
+    raise ConfigError(
+        f"DATABASE_URL: unsupported scheme {parts.scheme!r}; use sqlite:///path/to/file.sqlite3 "
+        "or postgres://user:password@host:5432/database"
+    )
+
+
+def _storage(env: dict[str, str], data_dir: Path, create: bool) -> StorageSettings:
+    value = env.get("STORAGE_URL")
+    if not value:
+        path = data_dir / "blobs"
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return StorageSettings(kind="file", path=path)
+    parts = urlsplit(value)
+    if parts.scheme == "file":
+        if not parts.path:
+            raise ConfigError("STORAGE_URL: a file URL needs a folder, e.g. file:///var/lib/motcua/blobs")
+        path = Path(parts.path)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return StorageSettings(kind="file", path=path)
+    if parts.scheme == "s3":
+        if not parts.hostname:
+            raise ConfigError("STORAGE_URL: name the bucket, e.g. s3://motcua-files?endpoint=http://127.0.0.1:8333")
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        unknown = set(query) - {"endpoint", "region", "path_style"}
+        if unknown:
+            raise ConfigError(
+                f"STORAGE_URL: unknown option {sorted(unknown)[0]!r}; use only endpoint, region and path_style"
+            )
+        endpoint = query.get("endpoint")
+        if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
+            raise ConfigError("STORAGE_URL: endpoint must be an http:// or https:// URL, e.g. endpoint=http://127.0.0.1:8333")
+        access_key = env.get("S3_ACCESS_KEY_ID") or env.get("AWS_ACCESS_KEY_ID")
+        secret_key = env.get("S3_SECRET_ACCESS_KEY") or env.get("AWS_SECRET_ACCESS_KEY")
+        if bool(access_key) != bool(secret_key):
+            raise ConfigError("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together (or neither)")
+        path_style = query.get("path_style", "false").lower()
+        if path_style not in ("true", "false", "1", "0"):
+            raise ConfigError("STORAGE_URL: path_style must be true or false")
+        return StorageSettings(
+            kind="s3",
+            bucket=parts.hostname,
+            endpoint_url=endpoint,
+            region=query.get("region", "us-east-1"),
+            path_style=path_style in ("true", "1"),
+            access_key=access_key,
+            secret_key=secret_key,
+        )
+    raise ConfigError(
+        f"STORAGE_URL: unsupported scheme {parts.scheme!r}; use file:///folder or s3://bucket?endpoint=…&region=…"
+    )
+
+
+def _secret_key(value: str | None, data_dir: Path, create: bool) -> str:
+    if value:
+        if len(value) < 32:
+            raise ConfigError(
+                "SECRET_KEY: too short (at least 32 characters); generate one with "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        raise ConfigError("SECRET_KEY: not set; set it or run `motcua serve` once to generate one under ./data")
+    key = secrets.token_urlsafe(48)
+    _write_private(path, key)
+    return key
+
+
+def _vapid(env: dict[str, str], data_dir: Path, create: bool) -> dict:
+    subject = env.get("VAPID_SUBJECT") or "mailto:admin@motcua.local"
+    if not (subject.startswith("mailto:") or subject.startswith("https://")):
+        raise ConfigError("VAPID_SUBJECT: must start with mailto: or https://, e.g. mailto:motcua@example.gov.vn")
+    private, public = env.get("VAPID_PRIVATE_KEY"), env.get("VAPID_PUBLIC_KEY")
+    if bool(private) != bool(public):
+        raise ConfigError("VAPID_PRIVATE_KEY and VAPID_PUBLIC_KEY must be set together (PEM text or paths to PEM files)")
+    if private and public:
+        private_pem, public_pem = _pem("VAPID_PRIVATE_KEY", private), _pem("VAPID_PUBLIC_KEY", public)
+    else:
+        private_path, public_path = data_dir / "vapid_private.pem", data_dir / "vapid_public.pem"
+        if not private_path.exists():
+            if not create:
+                raise ConfigError("VAPID_PRIVATE_KEY: not set; set it or run `motcua serve` once to generate keys")
+            new_private, new_public, _ = VAPID.generate_keys()
+            _write_private(private_path, new_private.decode())
+            public_path.write_bytes(new_public)
+        private_pem, public_pem = private_path.read_bytes(), public_path.read_bytes()
+    try:
+        VAPID(private_key=private_pem, public_key=public_pem)
+    except Exception:
+        raise ConfigError("VAPID_PRIVATE_KEY / VAPID_PUBLIC_KEY: not a P-256 key pair in PEM format; "
+                          "generate one with `motcua vapid generate`") from None
+    return {"vapid_private_pem": private_pem, "vapid_public_pem": public_pem, "vapid_subject": subject}
+
+
+def _pem(name: str, value: str) -> bytes:
+    if value.lstrip().startswith("-----BEGIN"):
+        return value.encode()
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"{name}: neither PEM text nor a readable file: {value}; set it to the PEM text or the path of a PEM file")
+    return path.read_bytes()
+
+
+def _public_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("PUBLIC_URL: must be an absolute http(s) URL, e.g. https://motcua.phutho.gov.vn")
+    return value.rstrip("/")
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

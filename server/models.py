@@ -1,0 +1,294 @@
+"""The data model (tortoise-orm). Migrations live in server/migrations.
+
+Model docstrings become SQL table comments: keep semicolons out of them, since the
+migration runner splits SQL statements on them.
+
+Records created on devices (dossiers, attachments, devices, mutations, conflicts) have
+ids made on the device, so nothing waits for the server to exist (DESIGN.md, Sync 1).
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+# Roles (vai trò). Officers have a unit; citizens do not.
+CITIZEN = "citizen"  # công dân
+INTAKE = "intake"  # cán bộ tiếp nhận (một cửa)
+SPECIALIST = "specialist"  # chuyên viên xử lý
+LEADER = "leader"  # lãnh đạo
+ADMIN = "admin"  # quản trị
+ROLES = (CITIZEN, INTAKE, SPECIALIST, LEADER, ADMIN)
+OFFICER_ROLES = (INTAKE, SPECIALIST, LEADER, ADMIN)
+
+
+class AdministrativeUnit(Model):
+    """Đơn vị hành chính: a province, district or commune in force between two dates."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=16)
+    name = fields.CharField(max_length=200)
+    name_folded = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=50, default="")
+    level = fields.CharField(max_length=16)  # "province" | "district" | "commune": data, not code
+    parent = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="children")
+    valid_from = fields.DateField()
+    valid_to = fields.DateField(null=True)
+    # Mã định danh điện tử of the unit's one-stop office (Decision 20/2020/QĐ-TTg), used in dossier codes.
+    agency_code = fields.CharField(max_length=32, null=True)
+
+    class Meta:
+        table = "administrative_units"
+        unique_together = (("code", "valid_from"),)
+
+
+class UnitSuccessor(Model):
+    """Old unit → the unit it became part of at a reorganisation (e.g. 1 July 2025)."""
+
+    id = fields.IntField(primary_key=True)
+    old_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="successors")
+    new_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="predecessors")
+
+    class Meta:
+        table = "unit_successors"
+        unique_together = (("old_unit", "new_unit"),)
+
+
+class Procedure(Model):
+    """Thủ tục hành chính. Its content lives in versions, this row points at the latest."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    name = fields.CharField(max_length=500)
+    name_folded = fields.CharField(max_length=500)
+    field = fields.CharField(max_length=200)  # lĩnh vực
+    level = fields.CharField(max_length=16)
+    processing_days = fields.DecimalField(max_digits=6, decimal_places=1)
+    online = fields.CharField(max_length=8)  # "full" (toàn trình) | "partial" (một phần) | "none"
+    current_version = fields.IntField(default=1)
+
+    class Meta:
+        table = "procedures"
+
+
+class ProcedureVersion(Model):
+    """One version of a procedure's content and form: a dossier keeps the version it was filed with."""
+
+    id = fields.IntField(primary_key=True)
+    procedure = fields.ForeignKeyField("motcua.Procedure", related_name="versions")
+    version = fields.IntField()
+    effective_from = fields.DateField()
+    content = fields.JSONField()  # the catalog entry as imported: name, documents, fee, form, sources…
+    content_hash = fields.CharField(max_length=64)
+    imported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "procedure_versions"
+        unique_together = (("procedure", "version"),)
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    phone = fields.CharField(max_length=16, unique=True)  # normalised 0xxxxxxxxx; the sign-in name
+    full_name = fields.CharField(max_length=200)
+    full_name_folded = fields.CharField(max_length=200)
+    cccd = fields.CharField(max_length=12, null=True)
+    password_hash = fields.CharField(max_length=200)
+    role = fields.CharField(max_length=16, default=CITIZEN)
+    unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="officers")
+    # Bumped by a password change or "sign out everywhere": sessions signed with an older epoch stop working.
+    session_epoch = fields.IntField(default=0)
+    locale = fields.CharField(max_length=5, default="vi")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class SignInThrottle(Model):
+    """Failed sign-ins per phone number or per address, shared by all app instances."""
+
+    key = fields.CharField(max_length=128, primary_key=True)  # "phone:…" or "addr:…"
+    failures = fields.IntField(default=0)
+    window_started = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sign_in_throttles"
+
+
+class Device(Model):
+    """A phone or tablet of a user, named by the id it made for itself."""
+
+    id = fields.CharField(max_length=64, primary_key=True)
+    user = fields.ForeignKeyField("motcua.User", related_name="devices")
+    name = fields.CharField(max_length=200, default="")
+    # Highest mutation seq applied contiguously (docs/sync.md): later ones wait for the gap to fill.
+    applied_seq = fields.BigIntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "devices"
+
+
+class Dossier(Model):
+    """Hồ sơ. Status codes follow the national public-service portal (docs/workflow.md), 0 is a draft."""
+
+    id = fields.CharField(max_length=36, primary_key=True)
+    code = fields.CharField(max_length=64, null=True, unique=True)  # {agency code}-{yyMMdd}-{NNNN}
+    procedure_version = fields.ForeignKeyField("motcua.ProcedureVersion", related_name="dossiers")
+    owner = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers")
+    unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers")
+    status = fields.SmallIntField(default=0)
+    substatus = fields.CharField(max_length=32, null=True)
+    channel = fields.CharField(max_length=16, default="online")  # online | direct | postal | field
+    data = fields.JSONField(default=dict)  # the form's values
+    version = fields.IntField(default=1)
+    assigned_to = fields.ForeignKeyField("motcua.User", null=True, related_name="assigned_dossiers")
+    submitted_at = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True)  # appointment (ngày hẹn trả kết quả)
+    returned_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "dossiers"
+
+
+class DossierEvent(Model):
+    """One step of the processing-control record (phiếu kiểm soát quá trình giải quyết hồ sơ). Append-only."""
+
+    id = fields.BigIntField(primary_key=True)
+    dossier = fields.ForeignKeyField("motcua.Dossier", related_name="events")
+    at = fields.DatetimeField(auto_now_add=True)
+    actor = fields.ForeignKeyField("motcua.User", null=True, related_name="dossier_events")
+    action = fields.CharField(max_length=32)
+    from_status = fields.SmallIntField(null=True)
+    to_status = fields.SmallIntField(null=True)
+    from_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_from")
+    to_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_to")
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "dossier_events"
+
+
+class Attachment(Model):
+    """A document page (thành phần hồ sơ), its bytes are in the object store, addressed by SHA-256."""
+
+    id = fields.CharField(max_length=36, primary_key=True)
+    dossier = fields.ForeignKeyField("motcua.Dossier", related_name="attachments")
+    uploader = fields.ForeignKeyField("motcua.User", null=True, related_name="attachments")
+    document = fields.CharField(max_length=300)  # which required document this page belongs to
+    page = fields.IntField(default=1)
+    sha256 = fields.CharField(max_length=64)
+    size = fields.BigIntField()
+    content_type = fields.CharField(max_length=64, default="")
+    status = fields.CharField(max_length=16, default="pending")  # pending | verified | rejected
+    reject_reason = fields.TextField(default="")
+    thumbnail_key = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachments"
+
+
+class MutationReceipt(Model):
+    """The stored result of one device mutation: what makes applying it exactly once possible."""
+
+    mutation_id = fields.CharField(max_length=64, primary_key=True)
+    device = fields.ForeignKeyField("motcua.Device", related_name="receipts")
+    seq = fields.BigIntField()
+    fingerprint = fields.CharField(max_length=64)
+    status = fields.CharField(max_length=16)  # applied | merged | conflict | rejected | held | lost
+    result = fields.JSONField(default=dict)
+    payload = fields.JSONField(null=True)  # kept while held, to apply when the gap fills
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "mutation_receipts"
+        unique_together = (("device", "seq"),)
+
+
+class ChangeLogEntry(Model):
+    """The monotonic change sequence: a sync cursor is a position in it, seen through the reader's scopes."""
+
+    seq = fields.BigIntField(primary_key=True)
+    scope = fields.CharField(max_length=64)  # "user:<id>" or "unit:<id>"
+    entity = fields.CharField(max_length=32)
+    entity_id = fields.CharField(max_length=64)
+    version = fields.IntField()
+    at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "change_log"
+        indexes = (("scope", "seq"),)
+
+
+class Conflict(Model):
+    """Two different values written to one field concurrently: the server kept its own, both are kept here."""
+
+    id = fields.CharField(max_length=64, primary_key=True)
+    entity = fields.CharField(max_length=32)
+    entity_id = fields.CharField(max_length=64)
+    field = fields.CharField(max_length=200)
+    base_value = fields.JSONField(null=True)
+    server_value = fields.JSONField(null=True)
+    device_value = fields.JSONField(null=True)
+    mutation_id = fields.CharField(max_length=64)
+    device = fields.ForeignKeyField("motcua.Device", null=True, related_name="conflicts")
+    actor = fields.ForeignKeyField("motcua.User", null=True, related_name="conflicts")
+    status = fields.CharField(max_length=16, default="open")  # open | resolved
+    resolution = fields.JSONField(null=True)
+    resolved_by = fields.ForeignKeyField("motcua.User", null=True, related_name="resolved_conflicts")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    resolved_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)
+
+    class Meta:
+        table = "conflicts"
+
+
+class PushSubscription(Model):
+    id = fields.IntField(primary_key=True)
+    user = fields.ForeignKeyField("motcua.User", related_name="push_subscriptions")
+    device = fields.ForeignKeyField("motcua.Device", null=True, related_name="push_subscriptions")
+    endpoint = fields.CharField(max_length=1000, unique=True)
+    p256dh = fields.CharField(max_length=200)
+    auth = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_success_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "push_subscriptions"
+
+
+class Notification(Model):
+    """A notice for one user: shown in the in-app inbox and, where subscribed, sent by Web Push."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("motcua.User", related_name="notifications")
+    dossier = fields.ForeignKeyField("motcua.Dossier", null=True, related_name="notifications")
+    kind = fields.CharField(max_length=32)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    read_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+
+
+class Rating(Model):
+    """Đánh giá mức độ hài lòng after the result: very_satisfied | satisfied | unsatisfied (reason required)."""
+
+    id = fields.IntField(primary_key=True)
+    dossier = fields.OneToOneField("motcua.Dossier", related_name="rating")
+    value = fields.CharField(max_length=16)
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "ratings"

@@ -1,0 +1,85 @@
+"""The procedure catalog: at least 30 real procedures across three levels, searchable without diacritics."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.conftest import ROOT, VALID_FORM, VINH_YEN, run_motcua
+
+
+def test_the_shipped_catalog_is_loaded_with_at_least_30_procedures_on_three_levels(api):
+    items = api.get("/api/procedures?limit=1000").json()["items"]
+    shipped = [item for item in items if not item["code"].startswith("TEST.")]
+    assert len(shipped) >= 30
+    assert {item["level"] for item in shipped} >= {"commune", "district", "province"} or \
+        {item["level"] for item in shipped} >= {"commune", "province"}
+    for item in items:
+        assert set(item) >= {"code", "name", "level", "processing_days"}
+        assert isinstance(item["processing_days"], (int, float))
+
+
+def test_search_ignores_diacritics_and_case(api):
+    for query in ("dang ky khai sinh", "ĐĂNG KÝ KHAI SINH", "Đăng ký khai sinh", "khai sinh"):
+        names = [item["name"] for item in api.get("/api/procedures", params={"q": query}).json()["items"]]
+        assert any("khai sinh" in name.lower() for name in names), (query, names)
+        assert all("khai sinh" in name.lower() for name in names)
+    assert api.get("/api/procedures", params={"q": "khong co thu tuc nay"}).json() == {
+        "items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+def test_limit_and_offset_page_through_the_catalog(api):
+    everything = api.get("/api/procedures?limit=1000").json()
+    first = api.get("/api/procedures?limit=5").json()
+    second = api.get("/api/procedures?limit=5&offset=5").json()
+    assert first["total"] == everything["total"] and len(first["items"]) == 5
+    assert [i["code"] for i in first["items"] + second["items"]] == [i["code"] for i in everything["items"][:10]]
+
+
+def test_a_procedure_shows_its_documents_fee_time_and_form(api):
+    code = api.get("/api/procedures", params={"q": "khai sinh"}).json()["items"][0]["code"]
+    procedure = api.get(f"/api/procedures/{code}").json()
+    assert procedure["documents"] and procedure["form"]["fields"]
+    assert "amount_vnd" in procedure["fee"] and procedure["sources"]
+    missing = api.get("/api/procedures/0.000000")
+    assert missing.status_code == 404 and "Không tìm thấy thủ tục" in missing.json()["error"]["message"]
+
+
+def test_units_before_and_after_the_2025_reform(api):
+    today = api.get("/api/units", params={"level": "commune", "q": "vinh yen"}).json()["items"]
+    assert [(u["code"], u["name"], u["parent"]) for u in today] == [(VINH_YEN, "Phường Vĩnh Yên", "25")]
+    before = api.get("/api/units", params={"on": "2024-06-01", "level": "district", "q": "vinh yen"}).json()["items"]
+    assert [u["name"] for u in before] == ["Thành phố Vĩnh Yên"]
+    assert before[0]["parent"] == "26" and before[0]["valid_to"] is not None
+
+
+def test_a_changed_form_becomes_a_new_version_and_dossiers_keep_theirs(tmp_path, seeded_env, citizen):
+    created = citizen.post("/api/dossiers", {"id": str(uuid.uuid4()), "procedure_code": "TEST.0001", "data": VALID_FORM,
+                                             "submit": True, "unit_code": VINH_YEN}).json()
+    version = created["procedure"]["version"]
+    catalog = json.loads((ROOT / "tests" / "data" / "catalog-test.json").read_text())
+    catalog["procedures"][0]["form"]["fields"].append(
+        {"name": "note", "type": "textarea", "label": {"vi": "Ghi chú", "en": "Note"}})
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(catalog, ensure_ascii=False))
+    result = run_motcua(["catalog", "import", str(changed)], seeded_env)
+    assert "1 new version(s)" in result.stdout
+    unchanged = run_motcua(["catalog", "import", str(changed)], seeded_env)
+    assert "0 new version(s), 1 unchanged" in unchanged.stdout
+    assert citizen.get(f"/api/procedures/TEST.0001").json()["version"] == version + 1
+    assert citizen.get(f"/api/dossiers/{created['id']}").json()["procedure"]["version"] == version
+
+
+def test_a_broken_catalog_file_is_refused_whole_with_its_problems(tmp_path, seeded_env, api):
+    before = api.get("/api/procedures?limit=1000").json()["total"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"procedures": [
+        {"code": "BAD.1", "name": "Thiếu trường"},
+        {"code": "BAD.2", "name": "Sai biểu mẫu", "field": "x", "level": "village", "processing_days": 1, "online": "full",
+         "fee": {}, "documents": [], "effective_from": "2025-07-01",
+         "form": {"fields": [{"name": "a", "type": "colour", "label": {"vi": "A"}}]}}]}))
+    result = run_motcua(["catalog", "import", str(broken)], seeded_env, check=False)
+    assert result.returncode == 1
+    assert "BAD.1" in result.stderr and "missing field" in result.stderr
+    assert "level must be one of" in result.stderr and "form:" in result.stderr
+    assert api.get("/api/procedures?limit=1000").json()["total"] == before

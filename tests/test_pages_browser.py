@@ -1,0 +1,58 @@
+"""In a real Chromium at a phone's width: the catalog can be searched and read without sideways scrolling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert CHROMIUM.exists(), "Chromium is missing: the README's test command installs it (apt-get install chromium)"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="vi-VN")
+    yield context.new_page()
+    context.close()
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_search_the_catalog_without_diacritics_on_a_360px_phone(server, phone):
+    phone.goto(server.url + "/")
+    phone.get_by_label("Tìm thủ tục").fill("dang ky khai sinh")
+    phone.get_by_role("button", name="Tìm").click()
+    phone.wait_for_url("**/procedures?q=*")
+    first = phone.locator(".card a").first
+    assert "khai sinh" in first.inner_text().lower()
+    assert no_sideways_scroll(phone)
+    first.click()
+    phone.get_by_role("heading", name="Thành phần hồ sơ").wait_for()
+    assert no_sideways_scroll(phone)
+
+
+def test_sign_in_on_a_phone_with_the_demo_citizen(server, phone):
+    phone.goto(server.url + "/signin")
+    phone.get_by_label("Số điện thoại").fill("0912345678")
+    phone.get_by_label("Mật khẩu").fill("congdan123")
+    phone.get_by_role("button", name="Đăng nhập").click()
+    phone.get_by_role("heading", name="Hồ sơ của tôi").wait_for()
+    assert no_sideways_scroll(phone)
+    box = phone.get_by_role("button", name="Đăng xuất").bounding_box()
+    assert box["height"] >= 44, "touch targets are thumb-sized"
