@@ -32,13 +32,17 @@ def may(user: User | None, action: str) -> bool:
     return role_of(user) in PERMISSIONS[action]
 
 
-def require(user: User | None, action: str) -> User:
+def check(user: User | None, action: str) -> None:
     """Raise 401 for a stranger and 403 for a user whose role does not allow `action`."""
     if not may(user, action):
-        if user is None:
-            raise not_signed_in()
-        raise forbidden()
-    assert user is not None
+        raise not_signed_in() if user is None else forbidden()
+
+
+def require(user: User | None, action: str) -> User:
+    """`check` for actions that need an account: returns the signed-in user."""
+    check(user, action)
+    if user is None:
+        raise not_signed_in()
     return user
 
 

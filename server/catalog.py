@@ -44,20 +44,25 @@ def load_catalog_file(path: Path) -> list[dict]:
     except json.JSONDecodeError as error:
         raise CatalogError([f"{path}: not valid JSON (line {error.lineno}: {error.msg})"]) from None
     procedures = document.get("procedures") if isinstance(document, dict) else None
-    if not isinstance(procedures, list):
-        raise CatalogError([f'{path}: expected an object with a "procedures" list'])
+    superseded = document.get("superseded", []) if isinstance(document, dict) else None
+    if not isinstance(procedures, list) or not isinstance(superseded, list):
+        raise CatalogError([f'{path}: expected an object with a "procedures" list (and optionally a "superseded" list)'])
     problems = []
-    seen: set[str] = set()
-    for index, entry in enumerate(procedures):
-        problems += [f"procedures[{index}] ({entry.get('code', '?') if isinstance(entry, dict) else '?'}): {p}"
-                     for p in entry_problems(entry)]
-        if isinstance(entry, dict) and entry.get("code") in seen:
-            problems.append(f"procedures[{index}]: code {entry['code']} appears twice")
-        if isinstance(entry, dict):
-            seen.add(entry.get("code"))
+    for key, entries in (("procedures", procedures), ("superseded", superseded)):
+        seen: set[tuple] = set()
+        for index, entry in enumerate(entries):
+            problems += [f"{key}[{index}] ({entry.get('code', '?') if isinstance(entry, dict) else '?'}): {p}"
+                         for p in entry_problems(entry)]
+            if isinstance(entry, dict):
+                # One version in force per code; superseded versions are told apart by their start date.
+                identity = (entry.get("code"),) if key == "procedures" else (entry.get("code"), entry.get("effective_from"))
+                if identity in seen:
+                    problems.append(f"{key}[{index}]: code {entry.get('code')} appears twice")
+                seen.add(identity)
     if problems:
         raise CatalogError(problems)
-    return procedures
+    # Older versions first, so that the version in force is always the latest one.
+    return sorted(superseded, key=lambda entry: entry["effective_from"]) + procedures
 
 
 def entry_problems(entry: object) -> list[str]:
@@ -70,8 +75,9 @@ def entry_problems(entry: object) -> list[str]:
         problems.append(f"level must be one of {', '.join(LEVELS)}")
     if entry["online"] not in ONLINE:
         problems.append(f"online must be one of {', '.join(ONLINE)}")
-    if not isinstance(entry["processing_days"], (int, float)) or entry["processing_days"] < 0:
-        problems.append("processing_days must be a number of working days ≥ 0")
+    days = entry["processing_days"]
+    if days is not None and (isinstance(days, bool) or not isinstance(days, (int, float)) or days < 0):
+        problems.append("processing_days must be a number of working days ≥ 0 (or null when not published)")
     try:
         date.fromisoformat(entry["effective_from"])
     except (TypeError, ValueError):
@@ -102,8 +108,7 @@ async def import_catalog(path: Path = DEFAULT_CATALOG) -> ImportReport:
                                               effective_from=date.fromisoformat(entry["effective_from"]))
                 report.created.append(entry["code"])
                 continue
-            latest = await ProcedureVersion.get(procedure=procedure, version=procedure.current_version)
-            if latest.content_hash == digest:
+            if await ProcedureVersion.filter(procedure=procedure, content_hash=digest).exists():
                 report.unchanged.append(entry["code"])
                 continue
             procedure.current_version += 1
@@ -123,7 +128,7 @@ def _summary(entry: dict) -> dict:
         "name_folded": fold(entry["name"]),
         "field": entry["field"],
         "level": entry["level"],
-        "processing_days": Decimal(str(entry["processing_days"])),
+        "processing_days": None if entry["processing_days"] is None else Decimal(str(entry["processing_days"])),
         "online": entry["online"],
     }
 
@@ -157,3 +162,7 @@ async def search_procedures(query: str = "", *, level: str | None = None, limit:
 
 async def current_version(procedure: Procedure) -> ProcedureVersion:
     return await ProcedureVersion.get(procedure=procedure, version=procedure.current_version)
+
+
+async def procedure_version(procedure: Procedure, version: int) -> ProcedureVersion | None:
+    return await ProcedureVersion.get_or_none(procedure=procedure, version=version)

@@ -36,6 +36,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "working_days": ("{days} ngày làm việc", "{days} working days"),
     "same_day": ("Trong ngày", "Same day"),
     "fee": ("Phí, lệ phí", "Fees"),
+    "fee_unknown": ("Theo mức do HĐND tỉnh quy định — hỏi bộ phận một cửa", "Set by the provincial council — ask the one-stop desk"),
+    "days_unknown": ("Chưa công bố — hỏi bộ phận một cửa", "Not published — ask the one-stop desk"),
     "free": ("Không mất phí", "Free"),
     "online": ("Dịch vụ công trực tuyến", "Online service"),
     "online_full": ("Toàn trình", "Fully online"),
@@ -99,6 +101,16 @@ def translator(locale: str):
         return text.format(**values) if values else text
 
     return t
+
+
+def working_days(days: object, t) -> str:
+    """A legal processing time as people say it: same day, N working days, or not published."""
+    if days is None:
+        return t("days_unknown")
+    number = float(days)  # type: ignore[arg-type]
+    if number == 0:
+        return t("same_day")
+    return t("working_days", days=f"{number:g}".replace(".", ","))
 
 
 def pick(value: object, locale: str) -> str:

@@ -63,7 +63,7 @@ class Procedure(Model):
     name_folded = fields.CharField(max_length=500)
     field = fields.CharField(max_length=200)  # lĩnh vực
     level = fields.CharField(max_length=16)
-    processing_days = fields.DecimalField(max_digits=6, decimal_places=1)
+    processing_days = fields.DecimalField(max_digits=6, decimal_places=1, null=True)  # null: not published
     online = fields.CharField(max_length=8)  # "full" (toàn trình) | "partial" (một phần) | "none"
     current_version = fields.IntField(default=1)
 

@@ -16,7 +16,7 @@ from server.api.session import client_address
 from server.catalog import LEVELS, current_version, search_procedures
 from server.dossiers import STATUS_NAMES, dossiers_for
 from server.errors import ApiError
-from server.i18n import LANG_COOKIE, LOCALES, locale_of, pick, translator
+from server.i18n import LANG_COOKIE, LOCALES, locale_of, pick, translator, working_days
 from server.models import Procedure
 from server.sessions import CSRF_FIELD, check_csrf, csrf_token, current_user, end_session, set_csrf_cookie, start_session
 
@@ -28,8 +28,9 @@ PAGE_SIZE = 30
 async def render(request: Request, name: str, status: int = 200, **context) -> Response:
     locale = locale_of(request)
     user = await current_user(request)
+    t = translator(locale)
     response = templates.TemplateResponse(request, name, {
-        "t": translator(locale), "locale": locale, "pick": lambda value: pick(value, locale), "user": user,
+        "t": t, "days": lambda value: working_days(value, t), "locale": locale, "pick": lambda value: pick(value, locale), "user": user,
         "csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD, "status_names": STATUS_NAMES,
         "other_locale": "en" if locale == "vi" else "vi", "path": request.url.path, **context,
     }, status_code=status)

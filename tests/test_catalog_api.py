@@ -8,15 +8,26 @@ import uuid
 from tests.conftest import ROOT, VALID_FORM, VINH_YEN, run_motcua
 
 
-def test_the_shipped_catalog_is_loaded_with_at_least_30_procedures_on_three_levels(api):
+def test_the_shipped_catalog_is_loaded_with_at_least_30_procedures(api):
     items = api.get("/api/procedures?limit=1000").json()["items"]
     shipped = [item for item in items if not item["code"].startswith("TEST.")]
     assert len(shipped) >= 30
-    assert {item["level"] for item in shipped} >= {"commune", "district", "province"} or \
-        {item["level"] for item in shipped} >= {"commune", "province"}
+    # Since 1 July 2025 there is no district tier: procedures in force are commune or province level.
+    assert {item["level"] for item in shipped} == {"commune", "province"}
     for item in items:
         assert set(item) >= {"code", "name", "level", "processing_days"}
-        assert isinstance(item["processing_days"], (int, float))
+        assert item["processing_days"] is None or item["processing_days"] >= 0
+    published = [item for item in shipped if item["processing_days"] is not None]
+    assert len(published) >= 25
+
+
+def test_district_level_versions_before_the_reform_are_kept(api):
+    """Certified copies were a district procedure until 30 June 2025; dossiers filed then keep that version."""
+    current = api.get("/api/procedures/2.000815").json()
+    assert current["level"] == "commune" and current["version"] == current["current_version"] == 2
+    before = api.get("/api/procedures/2.000815?version=1").json()
+    assert before["level"] == "district" and before["effective_to"] == "2025-06-30"
+    assert api.get("/api/procedures/2.000815?version=9").status_code == 404
 
 
 def test_search_ignores_diacritics_and_case(api):
@@ -48,7 +59,7 @@ def test_a_procedure_shows_its_documents_fee_time_and_form(api):
 def test_units_before_and_after_the_2025_reform(api):
     today = api.get("/api/units", params={"level": "commune", "q": "vinh yen"}).json()["items"]
     assert [(u["code"], u["name"], u["parent"]) for u in today] == [(VINH_YEN, "Phường Vĩnh Yên", "25")]
-    before = api.get("/api/units", params={"on": "2024-06-01", "level": "district", "q": "vinh yen"}).json()["items"]
+    before = api.get("/api/units", params={"on": "2024-06-01", "level": "district", "q": "thanh pho vinh yen"}).json()["items"]
     assert [u["name"] for u in before] == ["Thành phố Vĩnh Yên"]
     assert before[0]["parent"] == "26" and before[0]["valid_to"] is not None
 

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from tortoise.expressions import Q
 
-from server.catalog import LEVELS, current_version, search_procedures
+from server.catalog import LEVELS, current_version, procedure_version, search_procedures
 from server.errors import ApiError
 from server.models import AdministrativeUnit, Procedure
 from server.requests import int_param
@@ -20,7 +20,8 @@ MAX_LIMIT = 1000
 
 def procedure_item(procedure: Procedure) -> dict:
     return {"code": procedure.code, "name": procedure.name, "field": procedure.field, "level": procedure.level,
-            "processing_days": float(procedure.processing_days), "online": procedure.online,
+            "processing_days": None if procedure.processing_days is None else float(procedure.processing_days),
+            "online": procedure.online,
             "version": procedure.current_version}
 
 
@@ -44,12 +45,23 @@ async def get_procedure(request: Request) -> JSONResponse:
     if procedure is None:
         raise ApiError(404, "unknown_procedure", "Không tìm thấy thủ tục này. Hãy kiểm tra mã thủ tục hoặc tìm lại trong danh mục.",
                        "No procedure has this code. Check the code or search the catalog.")
-    version = await current_version(procedure)
+    if "version" in request.query_params:
+        number = int_param(request, "version", 1, minimum=1, maximum=100_000)
+        version = await procedure_version(procedure, number)
+        if version is None:
+            raise ApiError(404, "unknown_version", f"Thủ tục này không có phiên bản {number}.",
+                           f"This procedure has no version {number}.")
+    else:
+        version = await current_version(procedure)
     content = version.content
-    return JSONResponse({**procedure_item(procedure), "agency": content.get("agency", ""),
+    item = procedure_item(procedure)
+    item.update(name=content["name"], field=content["field"], level=content["level"], version=version.version,
+                processing_days=content["processing_days"], online=content["online"])
+    return JSONResponse({**item, "current_version": procedure.current_version, "agency": content.get("agency", ""),
                          "fee": content["fee"], "documents": content["documents"], "form": content["form"],
                          "legal_basis": content.get("legal_basis", []), "processing_note": content.get("processing_note", ""),
-                         "effective_from": version.effective_from.isoformat(), "sources": content.get("sources", [])})
+                         "effective_from": version.effective_from.isoformat(), "effective_to": content.get("effective_to"),
+                         "sources": content.get("sources", [])})
 
 
 def unit_item(unit: AdministrativeUnit) -> dict:

@@ -63,8 +63,11 @@ SPEC = {
             "responses": {"200": _json("ProcedureList"), "400": _error("Invalid parameter")}}},
         "/api/procedures/{code}": {"get": {
             "summary": "One procedure with its documents, fee and form (the current version)",
-            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json("Procedure"), "404": _error("Unknown procedure")}}},
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "version", "in": "query", "schema": {"type": "integer", "minimum": 1},
+                            "description": "an older version (a dossier keeps the version it was filed with)"}],
+            "responses": {"200": _json("Procedure"), "400": _error("Invalid parameter"),
+                          "404": _error("Unknown procedure or version")}}},
         "/api/units": {"get": {
             "summary": "Administrative units in force on a date (commune picker)",
             "parameters": [
@@ -116,7 +119,7 @@ SPEC = {
         "ProcedureItem": {"type": "object", "required": ["code", "name", "level", "processing_days"], "properties": {
             "code": {"type": "string"}, "name": {"type": "string"}, "field": {"type": "string"},
             "level": {"type": "string", "enum": ["commune", "district", "province"]},
-            "processing_days": {"type": "number"}, "online": {"type": "string", "enum": ["full", "partial", "none"]},
+            "processing_days": {"type": "number", "nullable": True, "description": "working days; null when not published"}, "online": {"type": "string", "enum": ["full", "partial", "none"]},
             "version": {"type": "integer"}}},
         "ProcedureList": {"type": "object", "required": ["items", "total"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/ProcedureItem"}},

@@ -60,7 +60,7 @@ async def sign_out_everywhere(request: Request) -> JSONResponse:
 
 async def register(request: Request) -> JSONResponse:
     check_csrf(request, request.headers.get(CSRF_HEADER))
-    access.require(await current_user(request), "account.register")
+    access.check(await current_user(request), "account.register")
     body = await read_json_object(request)
     user = await accounts.register_citizen(body.get("phone"), body.get("password"), body.get("full_name"))
     response = _answer(request, {"user": user_json(user)}, status=201)

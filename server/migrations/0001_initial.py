@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('name_folded', fields.CharField(max_length=500)),
                 ('field', fields.CharField(max_length=200)),
                 ('level', fields.CharField(max_length=16)),
-                ('processing_days', fields.DecimalField(max_digits=6, decimal_places=1)),
+                ('processing_days', fields.DecimalField(null=True, max_digits=6, decimal_places=1)),
                 ('online', fields.CharField(max_length=8)),
                 ('current_version', fields.IntField(default=1)),
             ],
