@@ -1,0 +1,78 @@
+"""What the engine stores, independent of any database.
+
+These are plain values; a Store persists them (docs/sync.md §9 gives a
+table layout). ``Record`` covers every synced entity, conflicts included,
+so that one change log and one pull serve them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends the request, as the server's authentication established it.
+
+    ``scopes`` are the change-log tags this actor may read, e.g.
+    ``{"user:42"}`` for a citizen, ``{"user:7", "unit:H57"}`` for an officer.
+    ``role`` is interpreted by the Policy only.
+    """
+
+    user_id: str
+    role: str
+    scopes: frozenset[str]
+    unit_id: str | None = None
+
+
+@dataclass
+class Record:
+    entity: str
+    id: str
+    version: int
+    data: dict[str, Any]
+    # Who may see it: computed by the Policy at every write and stored, so
+    # that reads never need the Policy.
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass
+class DeviceState:
+    """Per device: the owner, and the highest seq applied contiguously."""
+
+    device_id: str
+    user_id: str
+    applied_seq: int = 0
+
+
+# Receipt statuses. "held" is the only one that is not final.
+FINAL_STATUSES = frozenset({"applied", "merged", "conflict", "rejected", "lost"})
+
+
+@dataclass
+class Receipt:
+    """What happened to one device seq.
+
+    A receipt occupies ``(device_id, seq)``. ``mutation_id`` is ``None``
+    only for a seq the device declared lost before any mutation with it
+    arrived. ``payload`` is the raw mutation while it is held, and
+    ``None`` once the receipt is final.
+    """
+
+    device_id: str
+    seq: int
+    mutation_id: str | None
+    fingerprint: str | None
+    status: str
+    result: dict[str, Any]
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRef:
+    """The latest change-log entry of one record, as returned to a pull."""
+
+    seq: int
+    entity: str
+    id: str
