@@ -15,6 +15,7 @@ from server.api import catalog as catalog_api
 from server.api import dossiers as dossiers_api
 from server.api import openapi
 from server.api import session as session_api
+from server.api import sync as sync_api
 from server.config import Settings
 from server.errors import ApiError, api_error_handler
 from server.health import healthz
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
         *session_api.routes,
         *catalog_api.routes,
         *dossiers_api.routes,
+        *sync_api.routes,
         *pages.routes,
         Mount("/static", StaticFiles(directory=PWA_DIR / "static"), name="static"),
     ]
@@ -50,5 +52,5 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.storage = make_storage(settings.storage)
+    app.state.storage = make_storage(settings.storage, secret_key=settings.secret_key)
     return app

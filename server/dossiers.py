@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
-from datetime import date, datetime, timezone
-
-from tortoise.transactions import in_transaction
+from datetime import date
 
 from server import access
 from server.errors import ApiError
 from server.forms import validate
-from server.models import AdministrativeUnit, ChangeLogEntry, Dossier, DossierEvent, Procedure, ProcedureVersion, User
+from server.models import AdministrativeUnit, Dossier, Procedure, ProcedureVersion, User
+from sync.model import Record
+from sync.policy import Rejection
 
 DRAFT, SUBMITTED = 0, 1
 
@@ -41,6 +42,11 @@ def parse_dossier_id(raw: object) -> str:
 
 
 async def create_dossier(user: User, body: dict, commune_codes: set[str]) -> Dossier:
+    """File a dossier in one request (for clients that are online): the same policy and change log as sync."""
+    from server.api.sync import actor_for
+    from server.sync_store import FORM_PREFIX, TortoiseStore
+    from server.workflow import DossierPolicy, record_event
+
     access.require(user, "dossier.create")
     dossier_id = parse_dossier_id(body.get("id"))
     code = body.get("procedure_code")
@@ -58,34 +64,46 @@ async def create_dossier(user: User, body: dict, commune_codes: set[str]) -> Dos
         raise ApiError(422, "invalid_form", "Tờ khai còn thông tin chưa hợp lệ. Hãy sửa các mục được đánh dấu rồi gửi lại.",
                        "The form has invalid entries. Correct the marked fields and send it again.",
                        details=[error.to_json() for error in errors])
-    unit = None
     unit_code = body.get("unit_code")
-    if submit or unit_code is not None:
-        unit = (await AdministrativeUnit.filter(code=unit_code, valid_to__isnull=True).first()
-                if isinstance(unit_code, str) else None)
-        if unit is None:
-            raise ApiError(400, "unknown_unit", "Vui lòng chọn cơ quan (xã, phường) nhận hồ sơ.",
-                           "Choose the office (commune or ward) that receives the dossier.")
-    async with in_transaction():
-        if await Dossier.filter(id=dossier_id).exists():
+    if (submit or unit_code is not None) and not (isinstance(unit_code, str) and
+                                                  await AdministrativeUnit.filter(code=unit_code, valid_to__isnull=True).exists()):
+        raise ApiError(400, "unknown_unit", "Vui lòng chọn cơ quan (xã, phường) nhận hồ sơ.",
+                       "Choose the office (commune or ward) that receives the dossier.")
+    values = {"procedure_code": procedure.code, **{FORM_PREFIX + name: value for name, value in clean.items()}}
+    if unit_code is not None:
+        values["unit_code"] = unit_code
+    actor, policy, store = actor_for(user), DossierPolicy(commune_codes), TortoiseStore()
+    async with store.transaction():
+        if await store.load_record("dossier", dossier_id, for_update=True) is not None:
             raise ApiError(409, "dossier_exists", "Hồ sơ này đã được gửi trước đó.", "This dossier was already sent.")
-        now = datetime.now(timezone.utc)
-        dossier = await Dossier.create(id=dossier_id, procedure_version=version, owner=user, unit=unit,
-                                       status=SUBMITTED if submit else DRAFT, channel="online", data=clean,
-                                       submitted_at=now if submit else None)
-        await DossierEvent.create(dossier=dossier, actor=user, action="submit" if submit else "create",
-                                  from_status=None, to_status=dossier.status, to_unit=unit)
-        await record_change(dossier)
-    return dossier
+        verdict = await policy.check_create(actor, "dossier", dossier_id, values)
+        if isinstance(verdict, Rejection):
+            raise _refused(verdict)
+        record = await _write(store, policy, None, Record("dossier", dossier_id, 0, {**values, **verdict}))
+        await record_event(actor, None, record, "create", None)
+        if submit:
+            changes = await policy.apply_command(actor, record, "submit", {})
+            if isinstance(changes, Rejection):
+                raise _refused(changes)
+            before = copy.deepcopy(record)
+            record.data.update(changes)
+            record = await _write(store, policy, before, record)
+            await record_event(actor, before, record, "submit", None)
+    return await Dossier.get(id=dossier_id)
 
 
-async def record_change(dossier: Dossier) -> None:
-    """Append the write to the change log, once per scope that may see it (docs/sync.md)."""
-    scopes = {f"user:{dossier.owner_id}"} if dossier.owner_id else set()
-    if dossier.status != DRAFT and dossier.unit_id:
-        scopes.add(f"unit:{dossier.unit_id}")
-    for scope in sorted(scopes):
-        await ChangeLogEntry.create(scope=scope, entity="dossier", entity_id=dossier.id, version=dossier.version)
+async def _write(store, policy, before: Record | None, record: Record) -> Record:
+    """As the sync engine writes (sync/apply.py): bump the version, log the change for old and new readers."""
+    record.version += 1
+    record.scopes = policy.scopes(record)
+    await store.save_record(record)
+    await store.append_change(record, record.scopes | (before.scopes if before else frozenset()), None)
+    return record
+
+
+def _refused(rejection: Rejection) -> ApiError:
+    status = 403 if rejection.code == "forbidden" else 422 if rejection.code == "invalid_form" else 400
+    return ApiError(status, rejection.code, rejection.reason["vi"], rejection.reason["en"])
 
 
 async def dossiers_for(user: User, limit: int, offset: int) -> list[Dossier]:

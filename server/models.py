@@ -144,7 +144,8 @@ class Dossier(Model):
     substatus = fields.CharField(max_length=32, null=True)
     channel = fields.CharField(max_length=16, default="online")  # online | direct | postal | field
     data = fields.JSONField(default=dict)  # the form's values
-    version = fields.IntField(default=1)
+    version = fields.IntField(default=1)  # bumped by every write: the sync record version
+    created_by = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers_taken")  # field intake
     assigned_to = fields.ForeignKeyField("motcua.User", null=True, related_name="assigned_dossiers")
     submitted_at = fields.DatetimeField(null=True)
     received_at = fields.DatetimeField(null=True)
@@ -196,15 +197,20 @@ class Attachment(Model):
 
 
 class MutationReceipt(Model):
-    """The stored result of one device mutation: what makes applying it exactly once possible."""
+    """What happened to one device seq: the stored result that makes applying a mutation exactly once possible.
 
-    mutation_id = fields.CharField(max_length=64, primary_key=True)
+    mutation_id is null only for a seq the device declared lost before any mutation with it arrived.
+    payload holds the raw mutation while it is held waiting for an earlier seq (docs/sync.md, R2).
+    """
+
+    id = fields.BigIntField(primary_key=True)
     device = fields.ForeignKeyField("motcua.Device", related_name="receipts")
     seq = fields.BigIntField()
-    fingerprint = fields.CharField(max_length=64)
+    mutation_id = fields.CharField(max_length=64, null=True, unique=True)
+    fingerprint = fields.CharField(max_length=64, null=True)
     status = fields.CharField(max_length=16)  # applied | merged | conflict | rejected | held | lost
     result = fields.JSONField(default=dict)
-    payload = fields.JSONField(null=True)  # kept while held, to apply when the gap fills
+    payload = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -213,39 +219,59 @@ class MutationReceipt(Model):
 
 
 class ChangeLogEntry(Model):
-    """The monotonic change sequence: a sync cursor is a position in it, seen through the reader's scopes."""
+    """The monotonic change sequence: a sync cursor is a position in it, read through the reader's scopes.
 
-    seq = fields.BigIntField(primary_key=True)
-    scope = fields.CharField(max_length=64)  # "user:<id>" or "unit:<id>"
+    seq is assigned from SyncCounter under its row lock, so entries become visible in seq order.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    seq = fields.BigIntField(unique=True)
     entity = fields.CharField(max_length=32)
     entity_id = fields.CharField(max_length=64)
     version = fields.IntField()
+    mutation_id = fields.CharField(max_length=64, null=True)
     at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "change_log"
+
+
+class ChangeScope(Model):
+    """Who may read one change-log entry: "user:<id>" or "unit:<id>"."""
+
+    id = fields.BigIntField(primary_key=True)
+    seq = fields.BigIntField()
+    scope = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "change_scopes"
         indexes = (("scope", "seq"),)
 
 
+class SyncCounter(Model):
+    """One row: the head of the change sequence. Writers lock it, so commits happen in seq order."""
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    head = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "sync_counter"
+
+
 class Conflict(Model):
-    """Two different values written to one field concurrently: the server kept its own, both are kept here."""
+    """Two different values written to one field concurrently: the server kept its own, both are kept here.
+
+    data is the conflict as devices pull it (docs/sync.md, R3 and R4).
+    """
 
     id = fields.CharField(max_length=64, primary_key=True)
     entity = fields.CharField(max_length=32)
     entity_id = fields.CharField(max_length=64)
-    field = fields.CharField(max_length=200)
-    base_value = fields.JSONField(null=True)
-    server_value = fields.JSONField(null=True)
-    device_value = fields.JSONField(null=True)
-    mutation_id = fields.CharField(max_length=64)
-    device = fields.ForeignKeyField("motcua.Device", null=True, related_name="conflicts")
-    actor = fields.ForeignKeyField("motcua.User", null=True, related_name="conflicts")
     status = fields.CharField(max_length=16, default="open")  # open | resolved
-    resolution = fields.JSONField(null=True)
-    resolved_by = fields.ForeignKeyField("motcua.User", null=True, related_name="resolved_conflicts")
-    created_at = fields.DatetimeField(auto_now_add=True)
-    resolved_at = fields.DatetimeField(null=True)
     version = fields.IntField(default=1)
+    data = fields.JSONField()
+    scopes = fields.JSONField()
+    created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "conflicts"

@@ -66,7 +66,7 @@ def int_param(request: Request, name: str, default: int, *, minimum: int, maximu
 
 
 def body_too_large(max_bytes: int = MAX_BODY_BYTES) -> ApiError:
-    return ApiError(413, "too_large",
+    return ApiError(413, "request_too_large",
                     f"Dữ liệu gửi lên quá lớn (tối đa {max_bytes // 1024} KB). Hãy chia nhỏ rồi gửi lại.",
                     f"The request body is too large (at most {max_bytes // 1024} KB). Split it and send again.")
 

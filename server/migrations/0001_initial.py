@@ -30,14 +30,40 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='ChangeLogEntry',
             fields=[
-                ('seq', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('scope', fields.CharField(max_length=64)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('seq', fields.BigIntField(unique=True)),
                 ('entity', fields.CharField(max_length=32)),
                 ('entity_id', fields.CharField(max_length=64)),
                 ('version', fields.IntField()),
+                ('mutation_id', fields.CharField(null=True, max_length=64)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'change_log', 'app': 'motcua', 'indexes': [Index(fields=['scope', 'seq'])], 'pk_attr': 'seq', 'table_description': "The monotonic change sequence: a sync cursor is a position in it, seen through the reader's scopes."},
+            options={'table': 'change_log', 'app': 'motcua', 'pk_attr': 'id', 'table_description': "The monotonic change sequence: a sync cursor is a position in it, read through the reader's scopes."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ChangeScope',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('seq', fields.BigIntField()),
+                ('scope', fields.CharField(max_length=64)),
+            ],
+            options={'table': 'change_scopes', 'app': 'motcua', 'indexes': [Index(fields=['scope', 'seq'])], 'pk_attr': 'id', 'table_description': 'Who may read one change-log entry: "user:<id>" or "unit:<id>".'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Conflict',
+            fields=[
+                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('entity', fields.CharField(max_length=32)),
+                ('entity_id', fields.CharField(max_length=64)),
+                ('status', fields.CharField(default='open', max_length=16)),
+                ('version', fields.IntField(default=1)),
+                ('data', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('scopes', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'conflicts', 'app': 'motcua', 'pk_attr': 'id', 'table_description': 'Two different values written to one field concurrently: the server kept its own, both are kept here.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -82,6 +108,15 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='SyncCounter',
+            fields=[
+                ('name', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=32)),
+                ('head', fields.BigIntField(default=0)),
+            ],
+            options={'table': 'sync_counter', 'app': 'motcua', 'pk_attr': 'name', 'table_description': 'One row: the head of the change sequence. Writers lock it, so commits happen in seq order.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='UnitSuccessor',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -123,29 +158,6 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
-            name='Conflict',
-            fields=[
-                ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
-                ('entity', fields.CharField(max_length=32)),
-                ('entity_id', fields.CharField(max_length=64)),
-                ('field', fields.CharField(max_length=200)),
-                ('base_value', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('server_value', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('device_value', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('mutation_id', fields.CharField(max_length=64)),
-                ('device', fields.ForeignKeyField('motcua.Device', source_field='device_id', null=True, db_constraint=True, to_field='id', related_name='conflicts', on_delete=OnDelete.CASCADE)),
-                ('actor', fields.ForeignKeyField('motcua.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name='conflicts', on_delete=OnDelete.CASCADE)),
-                ('status', fields.CharField(default='open', max_length=16)),
-                ('resolution', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('resolved_by', fields.ForeignKeyField('motcua.User', source_field='resolved_by_id', null=True, db_constraint=True, to_field='id', related_name='resolved_conflicts', on_delete=OnDelete.CASCADE)),
-                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
-                ('resolved_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('version', fields.IntField(default=1)),
-            ],
-            options={'table': 'conflicts', 'app': 'motcua', 'pk_attr': 'id', 'table_description': 'Two different values written to one field concurrently: the server kept its own, both are kept here.'},
-            bases=['Model'],
-        ),
-        ops.CreateModel(
             name='Dossier',
             fields=[
                 ('id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=36)),
@@ -158,6 +170,7 @@ class Migration(migrations.Migration):
                 ('channel', fields.CharField(default='online', max_length=16)),
                 ('data', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('version', fields.IntField(default=1)),
+                ('created_by', fields.ForeignKeyField('motcua.User', source_field='created_by_id', null=True, db_constraint=True, to_field='id', related_name='dossiers_taken', on_delete=OnDelete.CASCADE)),
                 ('assigned_to', fields.ForeignKeyField('motcua.User', source_field='assigned_to_id', null=True, db_constraint=True, to_field='id', related_name='assigned_dossiers', on_delete=OnDelete.CASCADE)),
                 ('submitted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('received_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
@@ -208,16 +221,17 @@ class Migration(migrations.Migration):
         ops.CreateModel(
             name='MutationReceipt',
             fields=[
-                ('mutation_id', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('device', fields.ForeignKeyField('motcua.Device', source_field='device_id', db_constraint=True, to_field='id', related_name='receipts', on_delete=OnDelete.CASCADE)),
                 ('seq', fields.BigIntField()),
-                ('fingerprint', fields.CharField(max_length=64)),
+                ('mutation_id', fields.CharField(null=True, unique=True, max_length=64)),
+                ('fingerprint', fields.CharField(null=True, max_length=64)),
                 ('status', fields.CharField(max_length=16)),
                 ('result', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('payload', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'mutation_receipts', 'app': 'motcua', 'unique_together': (('device', 'seq'),), 'pk_attr': 'mutation_id', 'table_description': 'The stored result of one device mutation: what makes applying it exactly once possible.'},
+            options={'table': 'mutation_receipts', 'app': 'motcua', 'unique_together': (('device', 'seq'),), 'pk_attr': 'id', 'table_description': 'What happened to one device seq: the stored result that makes applying a mutation exactly once possible.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,0 +1,257 @@
+"""The dossier workflow: which step each role may take from each status (docs/workflow.md).
+
+This is the sync engine's Policy (sync/policy.py): every create, edit and command that reaches the
+server, from any device, is checked here against the dossier's current state, and only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Mapping
+
+from server.models import CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, DossierEvent, Procedure, ProcedureVersion
+from server.forms import validate
+from server.sync_store import FORM_PREFIX, dossier_scopes
+from sync.model import Actor, Record
+from sync.policy import Rejection
+from sync.protocol import Mutation
+from sync.store import Store
+
+# Status codes of the national public-service portal; 0 is the draft on the device.
+DRAFT, SUBMITTED, RECEIVED, REFUSED, PROCESSING = 0, 1, 2, 3, 4
+SUPPLEMENT, PAYMENT, WITHDRAWAL, STOPPED, RESULT_READY, RETURNED = 5, 6, 7, 8, 9, 10
+
+# Sub-states of "supplement requested" (yêu cầu bổ sung).
+SUPPLEMENT_REQUESTED, SUPPLEMENT_SENT = "requested", "sent"
+
+OWNER = "owner"  # the citizen who owns the dossier
+
+
+@dataclass(frozen=True)
+class Step:
+    """A command allowed from some statuses, by some roles, leading to a status."""
+
+    roles: frozenset[str]
+    to_status: int
+    substatus: str | None = None
+    needs_reason: bool = False
+
+
+STEPS: dict[tuple[str, int], Step] = {}
+
+
+def _step(command: str, from_statuses: tuple[int, ...], roles: set[str], to_status: int, **options: Any) -> None:
+    for status in from_statuses:
+        STEPS[(command, status)] = Step(frozenset(roles), to_status, **options)
+
+
+_step("submit", (DRAFT,), {OWNER}, SUBMITTED)
+_step("withdraw", (SUBMITTED, RECEIVED, PROCESSING, SUPPLEMENT, PAYMENT), {OWNER}, WITHDRAWAL)
+_step("receive", (SUBMITTED,), {INTAKE, LEADER}, RECEIVED)
+_step("refuse", (SUBMITTED,), {INTAKE, LEADER}, REFUSED, needs_reason=True)
+_step("start", (RECEIVED,), {SPECIALIST, LEADER}, PROCESSING)
+_step("request_supplement", (SUBMITTED, RECEIVED, PROCESSING), {INTAKE, SPECIALIST, LEADER}, SUPPLEMENT,
+      substatus=SUPPLEMENT_REQUESTED, needs_reason=True)
+_step("accept_supplement", (SUPPLEMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSING)
+_step("request_payment", (PROCESSING,), {SPECIALIST, LEADER}, PAYMENT, needs_reason=True)
+_step("payment_done", (PAYMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSING)
+_step("stop", (PROCESSING, WITHDRAWAL), {LEADER}, STOPPED, needs_reason=True)
+_step("finish", (PROCESSING,), {SPECIALIST, LEADER}, RESULT_READY)
+_step("return", (RESULT_READY,), {INTAKE, LEADER}, RETURNED)
+
+CITIZEN_EDITABLE = frozenset({DRAFT, SUPPLEMENT})
+OFFICER_EDITABLE = frozenset({SUBMITTED, RECEIVED, PROCESSING})
+OFFICER_EDITORS = frozenset({INTAKE, SPECIALIST, LEADER})
+CREATE_FIELDS = frozenset({"procedure_code", "unit_code", "channel"})
+CHANNELS = frozenset({"online", "direct", "postal", "field"})
+
+
+def _no(code: str, vi: str, en: str) -> Rejection:
+    return Rejection(code, {"vi": vi, "en": en})
+
+
+def is_owner(actor: Actor, record: Record) -> bool:
+    return str(record.data.get("owner_id")) == actor.user_id
+
+
+def is_unit_officer(actor: Actor, record: Record) -> bool:
+    return actor.role in OFFICER_EDITORS and actor.unit_id is not None and \
+        str(record.data.get("unit_id")) == actor.unit_id
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+async def _form_of(code: str, version: int) -> dict | None:
+    row = await ProcedureVersion.get_or_none(procedure__code=code, version=version)
+    return row.content["form"] if row else None
+
+
+async def _unit_in_force(code: object) -> AdministrativeUnit | None:
+    if not isinstance(code, str) or len(code) > 16:
+        return None
+    return await AdministrativeUnit.filter(code=code, valid_to__isnull=True).first()
+
+
+def _form_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name[len(FORM_PREFIX):]: value for name, value in values.items()
+            if name.startswith(FORM_PREFIX) and value is not None}
+
+
+def _first_error(errors) -> Rejection:
+    first = errors[0]
+    more = f" (và {len(errors) - 1} mục khác)" if len(errors) > 1 else ""
+    more_en = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return _no("invalid_form", first.message_vi + more, first.message_en + more_en)
+
+
+class DossierPolicy:
+    entities = frozenset({"dossier"})
+
+    def __init__(self, commune_codes: set[str]) -> None:
+        self.commune_codes = commune_codes
+
+    def _validate(self, form: dict, values: Mapping[str, Any], *, complete: bool):
+        _, errors = validate(form, _form_values(values), commune_exists=self.commune_codes.__contains__,
+                             today=date.today())
+        return errors if complete else [error for error in errors if error.code != "required"]
+
+    async def check_create(self, actor: Actor, entity: str, entity_id: str,
+                           values: Mapping[str, Any]) -> Rejection | dict[str, Any]:
+        unknown = [name for name in values if name not in CREATE_FIELDS and not name.startswith(FORM_PREFIX)]
+        if unknown:
+            return _no("field_readonly", f"Không được đặt trường {unknown[0]} khi tạo hồ sơ.",
+                       f"The field {unknown[0]} cannot be set when creating a dossier.")
+        if actor.role not in (CITIZEN, INTAKE):
+            return _no("forbidden", "Tài khoản của bạn không được tạo hồ sơ.", "Your account may not create dossiers.")
+        code = values.get("procedure_code")
+        procedure = await Procedure.get_or_none(code=code) if isinstance(code, str) and len(code) <= 32 else None
+        if procedure is None:
+            return _no("unknown_procedure", "Không tìm thấy thủ tục này. Hãy chọn lại thủ tục trong danh mục.",
+                       "Unknown procedure. Choose the procedure again from the catalog.")
+        form = await _form_of(procedure.code, procedure.current_version)
+        assert form is not None
+        added: dict[str, Any] = {"procedure_version": procedure.current_version, "owner_id": None, "unit_id": None,
+                                 "created_by": int(actor.user_id), "substatus": None, "code": None,
+                                 "assigned_to": None, "submitted_at": None, "received_at": None, "due_at": None,
+                                 "returned_at": None}
+        unit_code = values.get("unit_code")
+        if unit_code is not None:
+            unit = await _unit_in_force(unit_code)
+            if unit is None:
+                return _no("unknown_unit", "Không tìm thấy cơ quan (xã, phường) nhận hồ sơ. Hãy chọn lại.",
+                           "Unknown receiving office. Choose it again.")
+            added["unit_id"] = unit.id
+        channel = values.get("channel", "online")
+        if channel not in CHANNELS:
+            return _no("invalid_channel", "Kênh nộp hồ sơ không hợp lệ.", "Unknown channel.")
+        if actor.role == CITIZEN:
+            if channel != "online":
+                return _no("invalid_channel", "Công dân chỉ nộp trực tuyến từ ứng dụng.", "Citizens file online.")
+            added.update(owner_id=int(actor.user_id), status=DRAFT, channel="online")
+            errors = self._validate(form, values, complete=False)
+        else:
+            # Field or desk intake (tiếp nhận tại chỗ): the officer files it, complete, for their own unit.
+            if added["unit_id"] is None or str(added["unit_id"]) != actor.unit_id:
+                return _no("forbidden", "Cán bộ chỉ tiếp nhận hồ sơ cho đơn vị của mình.",
+                           "Officers take dossiers for their own unit only.")
+            added.update(status=SUBMITTED, channel=channel if channel != "online" else "direct",
+                         submitted_at=now_iso())
+            errors = self._validate(form, values, complete=True)
+        if errors:
+            return _first_error(errors)
+        return added
+
+    async def check_update(self, actor: Actor, record: Record, fields: frozenset[str]) -> Rejection | None:
+        if not all(name.startswith(FORM_PREFIX) for name in fields):
+            return _no("field_readonly", "Chỉ được sửa nội dung tờ khai; trạng thái đổi bằng thao tác riêng.",
+                       "Only the form can be edited; the status changes through commands.")
+        form = await _form_of(record.data["procedure_code"], record.data["procedure_version"])
+        known = {field["name"] for field in (form or {}).get("fields", [])}
+        unknown = sorted(name for name in fields if name[len(FORM_PREFIX):] not in known)
+        if unknown:
+            return _no("unknown_field", f"Tờ khai không có mục {unknown[0][len(FORM_PREFIX):]}.",
+                       f"The form has no field {unknown[0][len(FORM_PREFIX):]}.")
+        status = record.data["status"]
+        if is_owner(actor, record):
+            if status == DRAFT or (status == SUPPLEMENT and record.data.get("substatus") == SUPPLEMENT_REQUESTED):
+                return None
+            return _no("not_editable",
+                       "Hồ sơ đã được gửi đi nên không sửa được tờ khai (chỉ sửa khi còn là bản nháp "
+                       "hoặc khi cơ quan yêu cầu bổ sung).",
+                       "The dossier has been sent: the form can be edited only as a draft or when a supplement "
+                       "is requested.")
+        if is_unit_officer(actor, record) and status in OFFICER_EDITABLE:
+            return None
+        return _no("not_editable", "Bạn không sửa được hồ sơ này ở trạng thái hiện tại.",
+                   "You cannot edit this dossier in its current state.")
+
+    async def apply_command(self, actor: Actor, record: Record, command: str,
+                            args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
+        status = record.data["status"]
+        step = STEPS.get((command, status))
+        if step is None:
+            return _no("command_not_allowed",
+                       f"Không thể thực hiện thao tác này khi hồ sơ đang ở trạng thái {status}.",
+                       f"'{command}' is not allowed while the dossier is in status {status}.")
+        allowed = (OWNER in step.roles and is_owner(actor, record)) or \
+                  (actor.role in step.roles and is_unit_officer(actor, record))
+        if not allowed:
+            return _no("forbidden", "Bạn không có quyền thực hiện thao tác này với hồ sơ này.",
+                       "You may not do this to this dossier.")
+        reason = args.get("reason")
+        if step.needs_reason and not (isinstance(reason, str) and reason.strip() and len(reason) <= 2000):
+            return _no("reason_required", "Vui lòng ghi rõ lý do (tối đa 2000 ký tự).",
+                       "Give the reason (at most 2000 characters).")
+        changes: dict[str, Any] = {"status": step.to_status, "substatus": step.substatus}
+        if command == "submit":
+            changes.update(await self._submission(record, args) or {})
+            if "rejection" in changes:
+                return changes["rejection"]
+        elif command == "receive":
+            changes["received_at"] = now_iso()
+        elif command == "return":
+            changes["returned_at"] = now_iso()
+        return changes
+
+    async def _submission(self, record: Record, args: Mapping[str, Any]) -> dict[str, Any]:
+        """Submitting checks the whole form, required fields included, against the version it was drafted on."""
+        changes: dict[str, Any] = {"submitted_at": now_iso()}
+        unit_id = record.data.get("unit_id")
+        if "unit_code" in args:
+            unit = await _unit_in_force(args["unit_code"])
+            if unit is None:
+                return {"rejection": _no("unknown_unit", "Không tìm thấy cơ quan (xã, phường) nhận hồ sơ. Hãy chọn lại.",
+                                         "Unknown receiving office. Choose it again.")}
+            unit_id = unit.id
+            changes.update(unit_id=unit.id, unit_code=unit.code)
+        if unit_id is None:
+            return {"rejection": _no("unit_required", "Vui lòng chọn cơ quan (xã, phường) nhận hồ sơ trước khi gửi.",
+                                     "Choose the office that receives the dossier before sending it.")}
+        form = await _form_of(record.data["procedure_code"], record.data["procedure_version"])
+        errors = self._validate(form or {"fields": []}, record.data, complete=True)
+        if errors:
+            return {"rejection": _first_error(errors)}
+        return changes
+
+    def scopes(self, record: Record) -> frozenset[str]:
+        return dossier_scopes(record.data.get("owner_id"), record.data.get("unit_id"), record.data["status"])
+
+    async def after_write(self, store: Store, actor: Actor, before: Record | None, after: Record,
+                          mutation: Mutation) -> None:
+        if mutation.op == "command":
+            await record_event(actor, before, after, mutation.command or "", mutation.args.get("reason"))
+        elif before is None:
+            await record_event(actor, None, after, "create", None)
+
+
+async def record_event(actor: Actor, before: Record | None, after: Record, action: str, note: object) -> None:
+    """The processing-control record (phiếu kiểm soát): one append-only event per step, in the step's transaction."""
+    await DossierEvent.create(
+        dossier_id=after.id, actor_id=int(actor.user_id), action=action,
+        from_status=before.data["status"] if before else None, to_status=after.data["status"],
+        from_unit_id=before.data.get("unit_id") if before else None, to_unit_id=after.data.get("unit_id"),
+        note=note if isinstance(note, str) else "",
+    )
