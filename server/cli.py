@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     uimp.add_argument("files", nargs="*", type=Path, help="default: the shipped files")
     uimp.set_defaults(handler=cmd_units_import)
 
+    storage = commands.add_parser("storage", help="the attachment store").add_subparsers(metavar="ACTION")
+    storage.add_parser("init", help="create the bucket and set its CORS rules for direct uploads").set_defaults(
+        handler=cmd_storage_init)
+
     vapid = commands.add_parser("vapid", help="Web Push keys").add_subparsers(metavar="ACTION")
     vapid.add_parser("generate", help="print a new VAPID key pair (PEM)").set_defaults(handler=cmd_vapid_generate)
     return parser
@@ -205,6 +209,18 @@ def cmd_units_import(settings: Settings, args) -> int:
         raise CommandError(str(error)) from None
     for report in reports:
         print(f"motcua: {report.file}: {report.units} unit(s), {report.links} mapping link(s)")
+    return 0
+
+
+def cmd_storage_init(settings: Settings, args) -> int:
+    from server.storage import StorageError, init_bucket
+
+    try:
+        lines = asyncio.run(init_bucket(settings))
+    except StorageError as error:
+        raise CommandError(str(error)) from None
+    for line in lines:
+        print(f"motcua: {line}")
     return 0
 
 

@@ -372,3 +372,24 @@ def test_local_multipart_refuses_a_small_part_before_the_last(tmp_path):
             await storage.complete_multipart("staging/abcdefgh", upload_id, [(2, second), (1, first)])
 
     asyncio.run(scenario())
+
+
+def test_storage_init_creates_the_bucket_with_cors_for_the_public_origin(s3_servers, tmp_path):
+    """`motcua storage init` against a real S3 protocol server: bucket created, CORS set, then healthz is green."""
+    import boto3
+    from botocore.config import Config
+
+    from tests.conftest import motcua_env, run_motcua
+
+    server = s3_servers["moto"]
+    env = motcua_env(tmp_path / "data", None, STORAGE_URL=f"s3://motcua-init?endpoint={server.endpoint}&path_style=true",
+                     S3_ACCESS_KEY_ID="test", S3_SECRET_ACCESS_KEY="test", PUBLIC_URL="https://motcua.phutho.gov.vn")
+    result = run_motcua(["storage", "init"], env)
+    assert "bucket motcua-init created" in result.stdout
+    client = boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+                          region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+    rules = client.get_bucket_cors(Bucket="motcua-init")["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://motcua.phutho.gov.vn"] and "PUT" in rules[0]["AllowedMethods"]
+    assert "bucket motcua-init exists" in run_motcua(["storage", "init"], env).stdout
+    no_origin = run_motcua(["storage", "init"], {**env, "PUBLIC_URL": ""}, check=False)
+    assert no_origin.returncode == 1 and "PUBLIC_URL" in no_origin.stderr

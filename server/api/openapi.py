@@ -90,6 +90,15 @@ SPEC = {
                                    "409": _error("Already sent"), "413": _error("Too large"), "415": _error("Not JSON"),
                                    "422": _error("The form has invalid entries (details list each field)")}},
         },
+        "/api/sync": {"post": {
+            "summary": "One round of the sync protocol: push mutations, pull changes (docs/sync.md)",
+            "description": "Request and response may be compressed (Content-Encoding / Accept-Encoding: gzip, br). "
+                           "Each mutation gets its own result; malformed ones are rejected one by one.",
+            "parameters": [CSRF], "requestBody": _body("SyncRequest"),
+            "responses": {"200": _json("SyncResponse"), "400": _error("Malformed envelope or cursor"),
+                          "401": _error("Not signed in"), "403": _error("CSRF, or the device id is another user's"),
+                          "409": _error("A mutation id was reused with other content; nothing applied"),
+                          "413": _error("Too many mutations or bytes: split the push"), "415": _error("Not JSON")}}},
         "/api/dossiers/{id}": {"get": {
             "summary": "One dossier, if the caller may see it",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -99,7 +108,7 @@ SPEC = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "message_en": {"type": "string"},
-                           "details": {"type": "array", "items": {"type": "object"}}}}}},
+                           "details": {"description": "per-field problems (a list) or the ids concerned (an object)"}}}}},
         "Health": {"type": "object", "required": ["ok", "checks"],
                    "properties": {"ok": {"type": "boolean"}, "checks": {"type": "object"}}},
         "User": {"type": "object", "required": ["id", "phone", "full_name", "role"], "properties": {
@@ -141,6 +150,28 @@ SPEC = {
             "status": {"type": "integer", "minimum": 0, "maximum": 10}, "status_name": {"type": "string"},
             "procedure": {"type": "object"}, "unit": {"type": "object", "nullable": True}, "data": {"type": "object"},
             "version": {"type": "integer"}}},
+        "SyncRequest": {"type": "object", "required": ["device_id"], "properties": {
+            "device_id": {"type": "string", "maxLength": 64}, "cursor": {"type": "string", "nullable": True},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            "lost": {"type": "array", "items": {"type": "integer"}},
+            "mutations": {"type": "array", "maxItems": 500, "items": {"type": "object", "required": [
+                "mutation_id", "seq", "entity", "entity_id", "op"], "properties": {
+                "mutation_id": {"type": "string"}, "seq": {"type": "integer", "minimum": 1},
+                "entity": {"type": "string"}, "entity_id": {"type": "string"},
+                "op": {"type": "string", "enum": ["create", "update", "command", "resolve"]},
+                "base_version": {"type": "integer"}, "changes": {"type": "object"},
+                "command": {"type": "string"}, "args": {"type": "object"}}}}}},
+        "SyncResponse": {"type": "object", "required": ["results", "changes", "cursor", "more"], "properties": {
+            "results": {"type": "array", "items": {"type": "object", "required": ["status"], "properties": {
+                "mutation_id": {"type": "string", "nullable": True},
+                "status": {"type": "string", "enum": ["applied", "merged", "conflict", "rejected", "held", "lost"]},
+                "version": {"type": "integer"}, "code": {"type": "string"}, "reason": {"type": "object"},
+                "conflicts": {"type": "array", "items": {"type": "string"}}}}},
+            "changes": {"type": "array", "items": {"type": "object", "required": ["entity", "id"], "properties": {
+                "entity": {"type": "string"}, "id": {"type": "string"}, "version": {"type": "integer", "nullable": True},
+                "data": {"type": "object", "nullable": True}, "deleted": {"type": "boolean"}}}},
+            "cursor": {"type": "string"}, "more": {"type": "boolean"},
+            "lost": {"type": "array", "items": {"type": "integer"}}}},
         "DossierList": {"type": "object", "required": ["items"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Dossier"}}}},
     }},
