@@ -11,8 +11,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server import db, pages
+from server.api import attachments as attachments_api
 from server.api import catalog as catalog_api
 from server.api import dossiers as dossiers_api
+from server.api import files as files_api
 from server.api import openapi
 from server.api import session as session_api
 from server.api import sync as sync_api
@@ -42,6 +44,8 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
         *catalog_api.routes,
         *dossiers_api.routes,
         *sync_api.routes,
+        *attachments_api.routes,
+        *files_api.routes,
         *pages.routes,
         Mount("/static", StaticFiles(directory=PWA_DIR / "static"), name="static"),
     ]

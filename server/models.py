@@ -188,12 +188,26 @@ class Attachment(Model):
     size = fields.BigIntField()
     content_type = fields.CharField(max_length=64, default="")
     status = fields.CharField(max_length=16, default="pending")  # pending | verified | rejected
+    reject_code = fields.CharField(max_length=32, default="")
     reject_reason = fields.TextField(default="")
+    upload_id = fields.CharField(max_length=200, null=True)  # an S3 multipart upload in progress
     thumbnail_key = fields.CharField(max_length=200, null=True)
+    version = fields.IntField(default=1)  # the sync record version
     created_at = fields.DatetimeField(auto_now_add=True)
+    verified_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "attachments"
+
+
+class UsedUploadLink(Model):
+    """A local upload link already used: a signed link uploads once, whichever app instance serves it."""
+
+    nonce = fields.CharField(max_length=64, primary_key=True)
+    used_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "used_upload_links"
 
 
 class MutationReceipt(Model):

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from server.models import (
     AdministrativeUnit,
+    Attachment,
     ChangeLogEntry,
     ChangeScope,
     Conflict,
@@ -146,6 +147,11 @@ class TortoiseStore:
             query = Dossier.select_for_update() if for_update else Dossier
             dossier = await query.get_or_none(id=record_id)
             return await dossier_record(dossier) if dossier else None
+        if entity == "attachment":
+            from server.attachments import attachment_record
+
+            attachment = await Attachment.get_or_none(id=record_id)
+            return await attachment_record(attachment) if attachment else None
         if entity == "conflict":
             query = Conflict.select_for_update() if for_update else Conflict
             conflict = await query.get_or_none(id=record_id)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
-from server.models import CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, DossierEvent, Procedure, ProcedureVersion
+from server.models import (CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, Attachment, DossierEvent, Procedure,
+                           ProcedureVersion)
 from server.forms import validate
 from server.sync_store import FORM_PREFIX, dossier_scopes
 from sync.model import Actor, Record
@@ -211,6 +212,12 @@ class DossierPolicy:
             if "rejection" in changes:
                 return changes["rejection"]
         elif command == "receive":
+            waiting = await Attachment.filter(dossier_id=record.id, status="pending").count()
+            if waiting:
+                return _no("files_pending", f"Hồ sơ còn {waiting} tệp giấy tờ đang được gửi lên; "
+                           "chưa thể tiếp nhận cho đến khi tệp đến đủ.",
+                           f"{waiting} document file(s) are still being uploaded; the dossier can be received "
+                           "once they have arrived.")
             changes["received_at"] = now_iso()
         elif command == "return":
             changes["returned_at"] = now_iso()

@@ -99,6 +99,32 @@ SPEC = {
                           "401": _error("Not signed in"), "403": _error("CSRF, or the device id is another user's"),
                           "409": _error("A mutation id was reused with other content; nothing applied"),
                           "413": _error("Too many mutations or bytes: split the push"), "415": _error("Not JSON")}}},
+        "/api/attachments": {"post": {
+            "summary": "Register a document page and get where to upload it (presigned PUT, or parts for large files)",
+            "parameters": [CSRF], "requestBody": _body("NewAttachment"),
+            "responses": {"201": _json("AttachmentUpload"), "400": _error("Invalid metadata"),
+                          "401": _error("Not signed in"), "404": _error("Unknown dossier"),
+                          "409": _error("Id used for other bytes, or the dossier takes no more documents"),
+                          "413": _error("File or dossier too large"), "503": _error("Object store down: Retry-After")}}},
+        "/api/attachments/{id}": {"get": {
+            "summary": "A page's state, with short-lived download links once verified",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("Attachment"), "401": _error("Not signed in"), "404": _error("Unknown file")}}},
+        "/api/attachments/{id}/upload": {"get": {
+            "summary": "Where the upload stands: completed parts and fresh links for the rest (resume)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown file"),
+                          "503": _error("Object store down")}}},
+        "/api/attachments/{id}/finalize": {"post": {
+            "summary": "Verify the uploaded bytes (size, SHA-256, real type, pixels); only then the page counts",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
+            "responses": {"200": _json("Attachment"), "400": _error("Invalid parts"), "401": _error("Not signed in"),
+                          "404": _error("Unknown file"), "409": _error("Upload not finished"),
+                          "503": _error("Object store down: Retry-After")}}},
+        "/api/dossiers/{id}/attachments": {"get": {
+            "summary": "The pages of a dossier",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
         "/api/dossiers/{id}": {"get": {
             "summary": "One dossier, if the caller may see it",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -172,6 +198,20 @@ SPEC = {
                 "data": {"type": "object", "nullable": True}, "deleted": {"type": "boolean"}}}},
             "cursor": {"type": "string"}, "more": {"type": "boolean"},
             "lost": {"type": "array", "items": {"type": "integer"}}}},
+        "NewAttachment": {"type": "object", "required": ["id", "dossier_id", "document", "sha256", "size"],
+                          "properties": {"id": {"type": "string", "format": "uuid"}, "dossier_id": {"type": "string"},
+                                         "document": {"type": "string", "maxLength": 300},
+                                         "page": {"type": "integer", "minimum": 1, "maximum": 100},
+                                         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                         "size": {"type": "integer", "minimum": 1}, "content_type": {"type": "string"}}},
+        "Attachment": {"type": "object", "required": ["id", "status"], "properties": {
+            "id": {"type": "string"}, "status": {"type": "string", "enum": ["pending", "verified", "rejected"]},
+            "reject_code": {"type": "string", "nullable": True}, "reject_reason": {"type": "string", "nullable": True},
+            "download_url": {"type": "string"}, "thumbnail_url": {"type": "string"}}},
+        "AttachmentUpload": {"type": "object", "required": ["attachment", "upload"], "properties": {
+            "attachment": {"$ref": "#/components/schemas/Attachment"},
+            "upload": {"type": "object", "description": "{kind: put, method, url, headers} or {kind: multipart, "
+                                                        "upload_id, part_size, parts: [{part_number, size, url|etag}]}"}}},
         "DossierList": {"type": "object", "required": ["items"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Dossier"}}}},
     }},

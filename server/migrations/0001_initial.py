@@ -127,6 +127,15 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='UsedUploadLink',
+            fields=[
+                ('nonce', fields.CharField(primary_key=True, unique=True, db_index=True, max_length=64)),
+                ('used_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'used_upload_links', 'app': 'motcua', 'pk_attr': 'nonce', 'table_description': 'A local upload link already used: a signed link uploads once, whichever app instance serves it.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='User',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -194,9 +203,13 @@ class Migration(migrations.Migration):
                 ('size', fields.BigIntField()),
                 ('content_type', fields.CharField(default='', max_length=64)),
                 ('status', fields.CharField(default='pending', max_length=16)),
+                ('reject_code', fields.CharField(default='', max_length=32)),
                 ('reject_reason', fields.TextField(default='', unique=False)),
+                ('upload_id', fields.CharField(null=True, max_length=200)),
                 ('thumbnail_key', fields.CharField(null=True, max_length=200)),
+                ('version', fields.IntField(default=1)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('verified_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'attachments', 'app': 'motcua', 'pk_attr': 'id', 'table_description': 'A document page (thành phần hồ sơ), its bytes are in the object store, addressed by SHA-256.'},
             bases=['Model'],
