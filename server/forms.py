@@ -702,7 +702,9 @@ def _check_lengths(field: dict, ceiling: int, at: str) -> list[str]:
 
 # JavaScript RegExp has no look-behind in older engines, no (?P<name>), no inline
 # flags, no \A \Z; Python `re` has no \u{...}. Patterns use what both share.
-_NOT_PORTABLE = re.compile(r"(?<!\\)\(\?(?![:=!])|\\[AZz]|\\[pP]\{|\(\?<")
+# Also refused: possessive quantifiers and \N{…} (JavaScript cannot compile them) and backreferences
+# (an unmatched group matches nothing in Python, the empty string in JavaScript).
+_NOT_PORTABLE = re.compile(r"(?<!\\)\(\?(?![:=!])|\\[AZz]|\\[pP]\{|\(\?<|[*+?}]\+|\\N|\\[1-9]")
 
 
 def _check_pattern(field: dict, at: str) -> list[str]:
@@ -723,7 +725,8 @@ def _check_pattern(field: dict, at: str) -> list[str]:
         return problems + [f"{at}: 'pattern' does not compile: {exc}"]
     if _NOT_PORTABLE.search(pattern):
         problems.append(f"{at}: 'pattern' uses syntax outside the common subset of Python and "
-                        "JavaScript (no look-behind, named groups, inline flags, \\A, \\Z, \\p{{}})")
+                        "JavaScript (no look-behind, named groups, inline flags, \\A, \\Z, \\p{}, possessive "
+                        "quantifiers, \\N, backreferences)")
     if _has_nested_repeat(compiled.pattern):
         problems.append(f"{at}: 'pattern' repeats a repetition, e.g. (a+)+, which can take "
                         "exponential time; rewrite it without the nesting")

@@ -742,3 +742,14 @@ def test_a_large_submission_is_refused_quickly():
     _, errors = run(f, {"members": [{"full_name": "A" * 3000}] * 10**6})
     assert codes(errors) == [("members", "too_many")]
     assert time.perf_counter() - started < 1.0
+
+
+def test_patterns_that_javascript_would_read_differently_are_refused_in_definitions():
+    """Possessive quantifiers and \\N{…} do not compile in JavaScript; a backreference to an unmatched group
+    matches nothing in Python but the empty string in JavaScript: the browser would disagree with the server."""
+    for pattern in (r"a++", r"\d*+", r"\N{DIGIT ONE}", r"(a)?\1b"):
+        problems = check_form_definition({"fields": [{"name": "x", "type": "text", "label": {"vi": "X"},
+                                                      "pattern": pattern}]})
+        assert problems and "common subset" in problems[0], pattern
+    assert check_form_definition({"fields": [{"name": "x", "type": "text", "label": {"vi": "X"},
+                                              "pattern": r"(?:[0-9]{3})+-\d{2}"}]}) == []
