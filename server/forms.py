@@ -43,8 +43,8 @@ EMAIL_PATTERN = re.compile(
 )
 # Control characters break storage (PostgreSQL refuses NUL) and display; lone
 # surrogates cannot be encoded. Line breaks and tabs are allowed in textarea only.
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-_LINE_BREAK = re.compile(r"[\n\r\u2028\u2029]")
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ud800-\udfff]")  # controls, BOM, lone surrogates
+_LINE_BREAK = re.compile(r"[\t\n\r\u2028\u2029]")  # not in one-line text (a tab included)
 
 COMMON_KEYS = {"name", "type", "label", "help", "required", "show_if"}
 # The keys each type may carry besides COMMON_KEYS.

@@ -753,3 +753,12 @@ def test_patterns_that_javascript_would_read_differently_are_refused_in_definiti
         assert problems and "common subset" in problems[0], pattern
     assert check_form_definition({"fields": [{"name": "x", "type": "text", "label": {"vi": "X"},
                                               "pattern": r"(?:[0-9]{3})+-\d{2}"}]}) == []
+
+
+def test_tabs_in_one_line_text_and_invisible_controls_are_refused():
+    form = {"fields": [{"name": "a", "type": "text", "label": {"vi": "Ghi chú một dòng"}},
+                       {"name": "b", "type": "textarea", "label": {"vi": "Ghi chú"}}]}
+    clean, errors = validate(form, {"a": "x\ty", "b": "x\ty"})
+    assert [(e.path, e.code) for e in errors] == [("a", "type")] and clean == {"b": "x\ty"}
+    _, errors = validate(form, {"a": "x\u0085y", "b": "\ufeffAnh"})
+    assert sorted((e.path, e.code) for e in errors) == [("a", "type"), ("b", "type")]

@@ -12,8 +12,8 @@ const EMAIL_PATTERN = new RegExp(
   "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?" +
   "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,63}$");
 // Code points, not UTF-16 units (flag u): a lone surrogate is refused, a pair is one character.
-const BAD_CHARS = /[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]/u;
-const LINE_BREAK = /[\n\r\u2028\u2029]/;
+const BAD_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ud800-\udfff]/u;
+const LINE_BREAK = /[\t\n\r\u2028\u2029]/;
 
 // The texts of server/forms.py MESSAGES, word for word: the server and the device must say the same.
 const MESSAGES = {
