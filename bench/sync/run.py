@@ -1,0 +1,384 @@
+"""The sync benchmark (run on demand, never in the test suite): throughput, latency and bytes on the wire
+of POST /api/sync against a real motcua server (one uvicorn process) on SQLite and on PostgreSQL.
+
+    PYTHONPATH=. /tmp/venv0/bin/python bench/sync/run.py [--databases sqlite,postgres] [--devices 200]
+        [--seconds 20] [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres] [--profile]
+
+Writes bench/results/sync.json. See bench/sync/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gzip
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = Path(__file__).resolve().parent / "catalog-bench.json"
+RESULTS = ROOT / "bench" / "results" / "sync.json"
+PROCEDURE, UNIT = "BENCH.0020", "08707"  # a ward of Phú Thọ in the shipped units
+PASSWORD = "matkhau-do-hieu-nang"
+TEXT_FIELDS = ("ethnicity", "religion", "nationality", "hometown", "occupation", "workplace", "father_name",
+               "mother_name", "spouse_name", "street", "hamlet", "previous_address", "education", "purpose", "note")
+
+
+# -- a motcua instance ------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def motcua(args: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "server.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode != 0:
+        raise SystemExit(f"motcua {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+async def pg_admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url.replace("postgresql://", "postgres://", 1))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Instance:
+    kind: str
+    env: dict[str, str]
+    url: str = ""
+    process: subprocess.Popen | None = None
+    pg_name: str | None = None
+
+
+def prepare(kind: str, workdir: Path, pg_admin_url: str) -> Instance:
+    """A fresh database, migrated, seeded, with the 20-field procedure imported."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STORAGE_URL", "SECRET_KEY")}
+    env.update(PYTHONPATH=str(ROOT), MOTCUA_DATA_DIR=str(workdir / "data"))
+    instance = Instance(kind, env)
+    if kind == "sqlite":
+        env["DATABASE_URL"] = f"sqlite://{workdir / 'motcua.sqlite3'}"
+    else:
+        instance.pg_name = f"motcua_bench_{uuid.uuid4().hex[:10]}"
+        asyncio.run(pg_admin(pg_admin_url, f'CREATE DATABASE "{instance.pg_name}"'))
+        parts = urlsplit(pg_admin_url)
+        env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{instance.pg_name}", parts.query, ""))
+    for step in (["migrate"], ["seed"], ["catalog", "import", str(CATALOG)]):
+        motcua(step, env)
+    return instance
+
+
+def serve(instance: Instance, profile_to: Path | None = None) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if profile_to is not None:
+        command[1:1] = ["-m", "cProfile", "-o", str(profile_to)]
+    instance.process = subprocess.Popen(command, env=instance.env, cwd=ROOT)
+    instance.url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{instance.url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # polling for the port
+    raise SystemExit("the server did not start")
+
+
+def stop(instance: Instance) -> None:
+    if instance.process and instance.process.poll() is None:
+        instance.process.send_signal(signal.SIGINT)  # graceful: lets cProfile write its file
+        instance.process.wait(timeout=60)
+
+
+def drop(instance: Instance, pg_admin_url: str) -> None:
+    if instance.pg_name:
+        asyncio.run(pg_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{instance.pg_name}" WITH (FORCE)'))
+
+
+# -- a simulated phone ------------------------------------------------------------------------------------
+def phone_body(payload: dict) -> tuple[bytes, dict[str, str]]:
+    """JSON, gzip-compressed as CompressionStream would when that makes it smaller."""
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"}
+    packed = gzip.compress(raw, compresslevel=6, mtime=0)
+    if len(packed) < len(raw):
+        raw, headers["Content-Encoding"] = packed, "gzip"
+    return raw, headers
+
+
+def twenty_fields(n: int) -> dict[str, Any]:
+    form = {"full_name": f"Nguyễn Văn Thành {n}", "birth_date": "1990-03-15", "sex": "male",
+            "phone": "0912 345 678", "email": f"thanh{n}@example.vn"}
+    form.update({name: f"Giá trị mục {name} số {n}" for name in TEXT_FIELDS})
+    return form
+
+
+def wire_bytes(response: httpx.Response) -> dict[str, int]:
+    """The bytes HTTP/1.1 puts on the wire for this exchange, rebuilt from what httpx sent and received:
+    request line + header lines + body as sent; status line + header lines + body as received (compressed)."""
+    request = response.request
+    target = request.url.raw_path.decode()
+    request_head = len(f"{request.method} {target} HTTP/1.1\r\n") + 2 + \
+        sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
+    response_head = len(f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n") + 2 + \
+        sum(len(k) + len(v) + 4 for k, v in response.headers.raw)
+    sizes = {"request_headers": request_head, "request_body": len(request.content),
+             "response_headers": response_head, "response_body": response.num_bytes_downloaded}
+    sizes["total"] = sum(sizes.values())
+    return sizes
+
+
+@dataclass
+class Phone:
+    client: httpx.AsyncClient
+    csrf: str
+    device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    seq: int = 0
+    cursor: str | None = None
+    replica: dict[str, dict] = field(default_factory=dict)  # dossier id -> {"version", "data"}
+    made: int = 0
+    number: str = ""
+    resent: int = 0
+
+    @classmethod
+    async def register(cls, url: str, headers: dict[str, str] | None = None, number: str | None = None) -> "Phone":
+        """A new citizen account, or (with `number`) another phone signing in to an existing one."""
+        client = httpx.AsyncClient(base_url=url, timeout=120, headers=headers,
+                                   limits=httpx.Limits(max_connections=1))
+        if headers is not None:
+            del client.headers["User-Agent"]  # browsers send their own; counted apart in the README
+        csrf = (await client.get("/api/session")).json()["csrf_token"]
+        if number is None:
+            number = "09" + str(uuid.uuid4().int)[:8]
+            answer = await client.post("/api/accounts", json={"phone": number, "password": PASSWORD,
+                                                               "full_name": "Người dùng đo hiệu năng"},
+                                       headers={"X-CSRF-Token": csrf})
+            assert answer.status_code == 201, answer.text
+        else:
+            answer = await client.post("/api/session", json={"phone": number, "password": PASSWORD},
+                                       headers={"X-CSRF-Token": csrf})
+            assert answer.status_code == 200, answer.text
+        return cls(client, answer.json().get("csrf_token") or csrf, number=number)
+
+    def mutation(self, **fields: Any) -> dict[str, Any]:
+        self.seq += 1
+        return {"mutation_id": str(uuid.uuid4()), "seq": self.seq, **fields}
+
+    def new_dossier(self) -> dict[str, Any]:
+        self.made += 1
+        changes = {"procedure_code": {"value": PROCEDURE}, "unit_code": {"value": UNIT}}
+        changes.update({f"form.{k}": {"value": v} for k, v in twenty_fields(self.made).items()})
+        return self.mutation(entity="dossier", entity_id=str(uuid.uuid4()), op="create", changes=changes)
+
+    def edit(self, dossier_id: str, name: str, value: Any) -> dict[str, Any]:
+        record = self.replica[dossier_id]
+        return self.mutation(entity="dossier", entity_id=dossier_id, op="update", base_version=record["version"],
+                             changes={f"form.{name}": {"base": record["data"].get(f"form.{name}"), "value": value}})
+
+    async def round(self, mutations: list[dict[str, Any]], limit: int = 200) -> tuple[httpx.Response, dict]:
+        body, headers = phone_body({"device_id": self.device_id, "cursor": self.cursor, "limit": limit,
+                                    "mutations": mutations})
+        for attempt in range(3):
+            try:
+                response = await self.client.post("/api/sync", content=body,
+                                                  headers={**headers, "X-CSRF-Token": self.csrf})
+                break
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # The server closed an idle keep-alive connection as we reused it (uvicorn: 5 s).
+                # Resending the same body is what a phone does and is harmless (docs/sync.md R1).
+                self.resent += 1
+                if attempt == 2:
+                    raise
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        for result in answer["results"]:
+            assert result["status"] in ("applied", "merged"), result
+        for change in answer["changes"]:
+            if change["entity"] == "dossier" and not change["deleted"]:
+                self.replica[change["id"]] = {"version": change["version"], "data": change["data"]}
+        self.cursor = answer["cursor"]
+        return response, answer
+
+
+# -- the load ---------------------------------------------------------------------------------------------
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def closed_loop(phones: list[Phone], seconds: float, make) -> dict[str, float]:
+    """Every phone syncs again as soon as its previous round answered, for `seconds`."""
+    latencies: list[float] = []
+    applied = 0
+    stop_at = time.monotonic() + seconds
+
+    async def run(phone: Phone) -> None:
+        nonlocal applied
+        while time.monotonic() < stop_at:
+            mutations = make(phone)
+            started = time.perf_counter()
+            _, answer = await phone.round(mutations)
+            latencies.append((time.perf_counter() - started) * 1000)
+            applied += len(answer["results"])
+
+    started = time.monotonic()
+    await asyncio.gather(*(run(phone) for phone in phones))
+    elapsed = time.monotonic() - started
+    return {"rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
+            "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 0.99), 1)}
+
+
+async def load(url: str, devices: int, seconds: float) -> dict[str, Any]:
+    registering = asyncio.Semaphore(8)
+
+    async def one() -> Phone:
+        async with registering:
+            return await Phone.register(url)
+
+    phones = await asyncio.gather(*(one() for _ in range(devices)))
+    try:
+        # Phase 1: every round files one new dossier of 20 fields (and pulls it back).
+        creating = await closed_loop(phones, seconds, lambda phone: [phone.new_dossier()])
+        # Phase 2: every round pushes three one-field edits of the phone's own dossiers, then pulls.
+        rng = random.Random(7)
+
+        def edits(phone: Phone) -> list[dict[str, Any]]:
+            chosen = rng.sample(sorted(phone.replica), min(3, len(phone.replica)))
+            return [phone.edit(d, rng.choice(TEXT_FIELDS), f"sửa {phone.seq} {rng.random():.6f}") for d in chosen]
+
+        editing = await closed_loop(phones, seconds, edits)
+    finally:
+        await asyncio.gather(*(phone.client.aclose() for phone in phones))
+    return {"devices": devices, "new_dossiers": creating, "edits": editing}
+
+
+# -- bytes on the wire --------------------------------------------------------------------------------------
+async def wire(url: str) -> dict[str, Any]:
+    """One phone, the headers a fetch() needs and nothing else (no User-Agent: browsers add their own)."""
+    minimal = {"Accept-Encoding": "br, gzip", "Accept": "*/*"}
+    phone = await Phone.register(url, headers=minimal)
+    second = await Phone.register(url, headers=minimal, number=phone.number)  # the same account, second phone
+    try:
+        await phone.round([phone.new_dossier()])
+        noop_response, _ = await phone.round([])
+        noop = wire_bytes(noop_response)
+        dossier_id = next(iter(phone.replica))
+        edit_response, _ = await phone.round([phone.edit(dossier_id, "note", "Đã bổ sung bản sao sổ hộ khẩu")])
+        edit = wire_bytes(edit_response)
+        created_response, _ = await phone.round([phone.new_dossier()])
+        created = wire_bytes(created_response)
+        for _ in range(98):
+            await phone.round([phone.new_dossier()])
+        await second.round([], limit=500)  # the second phone has everything
+        for start in range(0, 100, 50):  # then 100 dossiers change on the first phone
+            await phone.round([phone.edit(d, "note", f"sửa lần hai {d[:8]}") for d in sorted(phone.replica)[start:start + 50]])
+        pull_response, pulled = await second.round([], limit=200)
+        assert len([c for c in pulled["changes"] if c["entity"] == "dossier"]) == 100
+        pull = wire_bytes(pull_response)
+        plain_noop = len(json.dumps(noop_response.json(), ensure_ascii=False, separators=(",", ":")).encode())
+        return {"noop_round": noop, "one_field_edit": edit, "new_dossier": created, "pull_100": pull,
+                "noop_response_json_bytes": plain_noop,
+                "one_field_edit_response_json_bytes": len(edit_response.content),
+                "response_header_names": [k.decode() for k, _ in noop_response.headers.raw]}
+    finally:
+        await phone.client.aclose()
+        await second.client.aclose()
+
+
+def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None) -> dict[str, Any]:
+    instance = prepare(kind, workdir, args.pg_admin_url)
+    try:
+        serve(instance, profile_to)
+        try:
+            figures = asyncio.run(load(instance.url, args.devices, args.seconds))
+            figures["wire"] = asyncio.run(wire(instance.url))
+        finally:
+            stop(instance)
+    finally:
+        drop(instance, args.pg_admin_url)
+    return figures
+
+
+def summarise_profile(path: Path, top: int = 25) -> str:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each load phase")
+    parser.add_argument("--pg-admin-url", default=os.environ.get("DATABASE_URL")
+                        or "postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run the PostgreSQL load once more under cProfile and summarise it")
+    args = parser.parse_args()
+    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                              "seconds_per_phase": args.seconds}
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+        for kind in args.databases.split(","):
+            started = time.monotonic()
+            figures = run_one(kind, args, Path(tmp) / kind)
+            report[kind] = {
+                "devices": figures["devices"],
+                "mutations_per_s": figures["edits"]["mutations_per_s"],
+                "p50_ms": figures["edits"]["p50_ms"],
+                "p99_ms": figures["edits"]["p99_ms"],
+                "new_dossiers_per_s": figures["new_dossiers"]["mutations_per_s"],
+                "new_dossier_p50_ms": figures["new_dossiers"]["p50_ms"],
+                "new_dossier_p99_ms": figures["new_dossiers"]["p99_ms"],
+                "phases": {"new_dossiers": figures["new_dossiers"], "edits": figures["edits"]},
+                "wire": figures["wire"],
+            }
+            print(f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.monotonic() - started:.0f} s)",
+                  flush=True)
+        wire_figures = report[args.databases.split(",")[-1]]["wire"]
+        report.update(noop_round_bytes=wire_figures["noop_round"]["total"],
+                      one_field_edit_bytes=wire_figures["one_field_edit"]["total"],
+                      new_dossier_bytes=wire_figures["new_dossier"]["total"],
+                      pull_100_bytes=wire_figures["pull_100"]["total"])
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote {RESULTS.relative_to(ROOT)}", flush=True)
+        if args.profile:
+            # A lighter load: under cProfile the server is several times slower and 200 waiting phones
+            # would only measure the profiler.
+            profile = Path(tmp) / "server.prof"
+            args.devices, args.seconds = 20, 8.0
+            run_one("postgres", args, Path(tmp) / "profiled", profile_to=profile)
+            (RESULTS.parent / "sync-profile.txt").write_text(summarise_profile(profile))
+            print(f"wrote {(RESULTS.parent / 'sync-profile.txt').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
