@@ -131,7 +131,7 @@ def cmd_serve(settings: Settings, args) -> int:
     address = settings.public_url or f"http://{args.host}:{args.port}"
     print(f"motcua đang chạy tại / is running at {address}", flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                proxy_headers=True, server_header=False)
+                proxy_headers=True, server_header=False, date_header=False)
     return 0
 
 

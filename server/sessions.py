@@ -7,6 +7,7 @@ phone stays signed in through days offline. Each user has a session epoch: a pas
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 from hashlib import sha256
@@ -76,7 +77,8 @@ def _csrf_seed(request: Request) -> str:
 
 def csrf_token(request: Request) -> str:
     key = request.app.state.settings.secret_key.encode()
-    return hmac.new(key, b"csrf:" + _csrf_seed(request).encode(), sha256).hexdigest()
+    digest = hmac.new(key, b"csrf:" + _csrf_seed(request).encode(), sha256).digest()[:16]  # 128 bits suffice
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:

@@ -41,6 +41,39 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+# Procedure versions and unit codes never change once written (a changed procedure becomes a new
+# version), so every app instance may keep them for its lifetime: a sync round then costs no lookups.
+_versions: dict[int, tuple[str, int, dict]] = {}  # id -> (procedure code, version number, content)
+_version_ids: dict[tuple[str, int], int] = {}
+_unit_codes: dict[int, str] = {}
+
+
+async def procedure_version(version_id: int) -> tuple[str, int, dict]:
+    if version_id not in _versions:
+        row = await ProcedureVersion.get(id=version_id).select_related("procedure")
+        _versions[version_id] = (row.procedure.code, row.version, row.content)
+        _version_ids[(row.procedure.code, row.version)] = version_id
+    return _versions[version_id]
+
+
+async def procedure_version_id(code: str, version: int) -> int | None:
+    if (code, version) not in _version_ids:
+        row = await ProcedureVersion.get_or_none(procedure__code=code, version=version)
+        if row is None:
+            return None
+        await procedure_version(row.id)
+    return _version_ids[(code, version)]
+
+
+async def unit_code(unit_id: int | None) -> str | None:
+    if unit_id is None:
+        return None
+    if unit_id not in _unit_codes:
+        unit = await AdministrativeUnit.get(id=unit_id)
+        _unit_codes[unit_id] = unit.code
+    return _unit_codes[unit_id]
+
+
 def dossier_scopes(owner_id: int | None, unit_id: int | None, status: int) -> frozenset[str]:
     """A draft is its owner's alone; once submitted the unit's officers see it too (docs/access.md)."""
     scopes = {f"user:{owner_id}"} if owner_id else set()
@@ -50,12 +83,12 @@ def dossier_scopes(owner_id: int | None, unit_id: int | None, status: int) -> fr
 
 
 async def dossier_record(dossier: Dossier) -> Record:
-    version = await ProcedureVersion.get(id=dossier.procedure_version_id).select_related("procedure")
-    unit = await AdministrativeUnit.get_or_none(id=dossier.unit_id) if dossier.unit_id else None
+    """A dossier as devices sync it. Empty (null) fields are left out: on the wire, absent means null."""
+    code, version, _ = await procedure_version(dossier.procedure_version_id)
     data: dict[str, Any] = {
-        "procedure_code": version.procedure.code,
-        "procedure_version": version.version,
-        "unit_code": unit.code if unit else None,
+        "procedure_code": code,
+        "procedure_version": version,
+        "unit_code": await unit_code(dossier.unit_id),
         "unit_id": dossier.unit_id,
         "owner_id": dossier.owner_id,
         "created_by": dossier.created_by_id,
@@ -70,18 +103,17 @@ async def dossier_record(dossier: Dossier) -> Record:
         "returned_at": _iso(dossier.returned_at),
     }
     data.update({FORM_PREFIX + name: value for name, value in (dossier.data or {}).items()})
+    data = {name: value for name, value in data.items() if value is not None}
     return Record("dossier", dossier.id, dossier.version, data,
                   dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status))
 
 
-async def save_dossier_record(record: Record) -> None:
+async def save_dossier_record(record: Record, *, new: bool = False) -> None:
     data = record.data
     form = {name[len(FORM_PREFIX):]: value for name, value in data.items()
             if name.startswith(FORM_PREFIX) and value is not None}
-    procedure_version = await ProcedureVersion.get(procedure__code=data["procedure_code"],
-                                                   version=data["procedure_version"])
     values = {
-        "procedure_version_id": procedure_version.id,
+        "procedure_version_id": await procedure_version_id(data["procedure_code"], data["procedure_version"]),
         "owner_id": data.get("owner_id"),
         "unit_id": data.get("unit_id"),
         "created_by_id": data.get("created_by"),
@@ -97,18 +129,25 @@ async def save_dossier_record(record: Record) -> None:
         "data": form,
         "version": record.version,
     }
-    updated = await Dossier.filter(id=record.id).update(**values)
-    if not updated:
+    if new or not await Dossier.filter(id=record.id).update(**values):
         await Dossier.create(id=record.id, **values)
 
 
 class TortoiseStore:
     """One instance per request; every method runs inside `transaction()`."""
 
+    def __init__(self) -> None:
+        # Rows this transaction looked for and did not find: writing them is then one INSERT.
+        self._absent: set[tuple] = set()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        async with in_transaction():
-            yield
+        self._absent.clear()
+        try:
+            async with in_transaction():
+                yield
+        finally:
+            self._absent.clear()
 
     # -- devices and receipts --------------------------------------------------------------
     async def lock_device(self, device_id: str, user_id: str) -> DeviceState:
@@ -132,21 +171,27 @@ class TortoiseStore:
 
     async def get_receipt_at(self, device_id: str, seq: int) -> Receipt | None:
         row = await MutationReceipt.get_or_none(device_id=device_id, seq=seq)
+        if row is None:
+            self._absent.add(("receipt", device_id, seq))
         return self._receipt(row) if row else None
 
     async def save_receipt(self, receipt: Receipt) -> None:
         values = {"mutation_id": receipt.mutation_id, "fingerprint": receipt.fingerprint, "status": receipt.status,
                   "result": receipt.result, "payload": receipt.payload}
-        updated = await MutationReceipt.filter(device_id=receipt.device_id, seq=receipt.seq).update(**values)
-        if not updated:
+        if ("receipt", receipt.device_id, receipt.seq) in self._absent or \
+                not await MutationReceipt.filter(device_id=receipt.device_id, seq=receipt.seq).update(**values):
             await MutationReceipt.create(device_id=receipt.device_id, seq=receipt.seq, **values)
+            self._absent.discard(("receipt", receipt.device_id, receipt.seq))
 
     # -- records ---------------------------------------------------------------------------
     async def load_record(self, entity: str, record_id: str, *, for_update: bool = False) -> Record | None:
         if entity == "dossier":
             query = Dossier.select_for_update() if for_update else Dossier
             dossier = await query.get_or_none(id=record_id)
-            return await dossier_record(dossier) if dossier else None
+            if dossier is None:
+                self._absent.add(("dossier", record_id))
+                return None
+            return await dossier_record(dossier)
         if entity == "attachment":
             from server.attachments import attachment_record
 
@@ -162,7 +207,8 @@ class TortoiseStore:
 
     async def save_record(self, record: Record) -> None:
         if record.entity == "dossier":
-            await save_dossier_record(record)
+            await save_dossier_record(record, new=("dossier", record.id) in self._absent)
+            self._absent.discard(("dossier", record.id))
         elif record.entity == "conflict":
             values = {"entity": record.data["entity"], "entity_id": record.data["entity_id"],
                       "status": record.data["status"], "version": record.version, "data": record.data,
@@ -204,12 +250,14 @@ async def append_change(entity: str, entity_id: str, version: int, scopes: froze
                         mutation_id: str | None) -> int:
     """Take the next position under the counter's row lock (held to commit), so that a reader never sees
     position n + 1 committed while n is not (docs/sync.md §9). Must run inside a transaction."""
-    counter = await SyncCounter.select_for_update().get_or_none(name=COUNTER)
-    if counter is None:
+    connection = get_connection("default")
+    mark = "$1" if connection.capabilities.dialect == "postgres" else "?"
+    sql = f"UPDATE sync_counter SET head = head + 1 WHERE name = {mark} RETURNING head"
+    rows = await connection.execute_query_dict(sql, [COUNTER])
+    if not rows:  # the first write ever
         await SyncCounter.get_or_create(name=COUNTER, defaults={"head": 0})
-        counter = await SyncCounter.select_for_update().get(name=COUNTER)
-    seq = counter.head + 1
-    await SyncCounter.filter(name=COUNTER).update(head=seq)
+        rows = await connection.execute_query_dict(sql, [COUNTER])
+    seq = int(rows[0]["head"])
     await ChangeLogEntry.create(seq=seq, entity=entity, entity_id=entity_id, version=version, mutation_id=mutation_id)
     await ChangeScope.bulk_create([ChangeScope(seq=seq, scope=scope) for scope in sorted(scopes)])
     return seq

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
-from server.models import (CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, Attachment, DossierEvent, Procedure,
-                           ProcedureVersion)
+from server.models import CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, Attachment, DossierEvent, Procedure
 from server.forms import validate
-from server.sync_store import FORM_PREFIX, dossier_scopes
+from server.sync_store import FORM_PREFIX, dossier_scopes, procedure_version, procedure_version_id
 from sync.model import Actor, Record
 from sync.policy import Rejection
 from sync.protocol import Mutation
@@ -86,8 +85,8 @@ def now_iso() -> str:
 
 
 async def _form_of(code: str, version: int) -> dict | None:
-    row = await ProcedureVersion.get_or_none(procedure__code=code, version=version)
-    return row.content["form"] if row else None
+    version_id = await procedure_version_id(code, version)
+    return (await procedure_version(version_id))[2]["form"] if version_id else None
 
 
 async def _unit_in_force(code: object) -> AdministrativeUnit | None:

@@ -49,6 +49,10 @@ class Applier:
         self.actor = actor
         self.device_id = device_id
         self.clock = clock
+        # The last write of a sequential update: (seq, entity, id, version). The engine keeps it once the
+        # mutation's transaction has committed, so the pull can tell the device "your own edit, now version n".
+        self.own_write: tuple[int, str, str, int] | None = None
+        self._last_seq = 0
 
     async def apply(self, mutation: Mutation) -> dict[str, Any]:
         handler = {
@@ -72,7 +76,7 @@ class Applier:
         await self.store.save_record(record)
         # Old readers hear of the change too, so a record that leaves their
         # scope reaches them as a tombstone instead of staying stale.
-        await self.store.append_change(record, record.scopes | old_scopes, mutation.mutation_id)
+        self._last_seq = await self.store.append_change(record, record.scopes | old_scopes, mutation.mutation_id)
         if record.entity != CONFLICT_ENTITY:
             await self.policy.after_write(self.store, self.actor, before, record, mutation)
 
@@ -118,6 +122,8 @@ class Applier:
             result.update(status="conflict", edit="parallel", conflicts=conflict_ids)
         elif sequential:
             result.update(status="applied", edit="sequential")
+            if outcome.apply:
+                self.own_write = (self._last_seq, record.entity, record.id, record.version)
         else:
             result.update(status="merged", edit="parallel")
         return result

@@ -51,7 +51,8 @@ async def sync_round(
     round_ = _Round(store, policy, actor, request, clock)
     await round_.precheck(after)
     results = await round_.push()
-    changes, cursor, more = await pull(store, actor, after, request.limit)
+    own = round_.own_writes if request.own == "version" else None
+    changes, cursor, more = await pull(store, actor, after, request.limit, own=own)
     return {"results": results, "changes": changes, "cursor": cursor, "more": more, "lost": list(request.lost)}
 
 
@@ -79,6 +80,10 @@ class _Round:
         self.device_id = request.device_id
         self.applier = Applier(store, policy, actor, request.device_id, clock)
         self.drained: list[dict[str, Any]] = []
+        self.own_writes: dict[tuple[int, str, str], tuple[str, int]] = {}  # committed sequential edits
+        # Whether a held (or lost) receipt waits right after the applied seq: only then is a drain
+        # transaction worth running. Set by the pre-check and after each applied mutation.
+        self.maybe_waiting = True
 
     async def precheck(self, after: int) -> None:
         """Refuse the whole request before anything is applied (rule 1).
@@ -96,6 +101,7 @@ class _Round:
                 raise Forbidden("device_owner_mismatch", reason("device_owner_mismatch"))
             if after > await self.store.head_seq():
                 raise BadCursor("cursor_ahead", reason("cursor_ahead"))
+            self.maybe_waiting = await self.store.get_receipt_at(self.device_id, device.applied_seq + 1) is not None
             for envelope in self.request.envelopes:
                 if not envelope.placeable:
                     continue
@@ -112,7 +118,8 @@ class _Round:
     async def push(self) -> list[dict[str, Any]]:
         """Results for the request's mutations in request order, then the
         final results of earlier-held mutations that this round applied."""
-        await self._drain()  # finishes work a killed process left behind
+        if self.maybe_waiting:
+            await self._drain()  # finishes work a killed process left behind
         for seq in self.request.lost:
             await self._declare_lost(seq)
         results: dict[int, dict[str, Any]] = {}
@@ -124,7 +131,8 @@ class _Round:
                 )
         for envelope in sorted(placeable, key=lambda e: (e.seq, e.index)):
             results[envelope.index] = await self._process(envelope)
-            await self._drain()
+            if self.maybe_waiting:
+                await self._drain()
         in_request = {e.mutation_id for e in self.request.envelopes}
         extra = [r for r in self.drained if r["mutation_id"] not in in_request]
         return [results[e.index] for e in self.request.envelopes] + extra
@@ -135,6 +143,15 @@ class _Round:
         return await self.applier.apply(envelope.mutation)
 
     async def _process(self, envelope: Envelope) -> dict[str, Any]:
+        self.applier.own_write = None
+        result = await self._process_committed(envelope)
+        if self.applier.own_write is not None and result.get("status") == "applied":
+            seq, entity, record_id, version = self.applier.own_write
+            self.own_writes[(seq, entity, record_id)] = (envelope.mutation_id or "", version)
+        self.applier.own_write = None
+        return result
+
+    async def _process_committed(self, envelope: Envelope) -> dict[str, Any]:
         assert envelope.mutation_id is not None and envelope.seq is not None
         async with self.store.transaction():
             device = await self.store.lock_device(self.device_id, self.actor.user_id)
@@ -173,6 +190,8 @@ class _Round:
             )
             device.applied_seq = envelope.seq
             await self.store.save_device(device)
+            # A mutation held earlier may be next in line now: only then is a drain worth a transaction.
+            self.maybe_waiting = await self.store.get_receipt_at(self.device_id, envelope.seq + 1) is not None
             return dict(result)
 
     async def _declare_lost(self, seq: int) -> None:
@@ -196,6 +215,7 @@ class _Round:
                 device = await self.store.lock_device(self.device_id, self.actor.user_id)
                 slot = await self.store.get_receipt_at(self.device_id, device.applied_seq + 1)
                 if slot is None:
+                    self.maybe_waiting = False
                     return
                 if slot.status == "held":
                     assert slot.payload is not None

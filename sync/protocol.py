@@ -97,6 +97,8 @@ class SyncRequest:
     limit: int
     lost: tuple[int, ...]
     envelopes: tuple[Envelope, ...]
+    # "version": the device's own sequential edits come back as their new version only (docs/sync.md §5.1).
+    own: str = "full"
 
 
 class Malformed(ValueError):
@@ -270,4 +272,7 @@ def parse_request(body: Any, entities: frozenset[str]) -> SyncRequest:
             "too_many_mutations", reason("too_many_mutations", count=len(mutations), limit=MAX_MUTATIONS)
         )
     envelopes = tuple(parse_envelope(i, raw, device_id, entities) for i, raw in enumerate(mutations))
-    return SyncRequest(device_id, cursor, limit, tuple(sorted(set(lost))), envelopes)
+    own = body.get("own", "full")
+    if own not in ("full", "version"):
+        raise BadRequest.because('own must be "full" or "version"')
+    return SyncRequest(device_id, cursor, limit, tuple(sorted(set(lost))), envelopes, own)

@@ -12,7 +12,8 @@ from .reasons import reason
 from .store import Store
 
 
-async def pull(store: Store, actor: Actor, after: int, limit: int) -> tuple[list[dict[str, Any]], str, bool]:
+async def pull(store: Store, actor: Actor, after: int, limit: int,
+               own: dict[tuple[int, str, str], tuple[str, int]] | None = None) -> tuple[list[dict[str, Any]], str, bool]:
     """Return ``(changes, cursor, more)``.
 
     The page ends at the head read at the start, so every entry up to the
@@ -29,6 +30,12 @@ async def pull(store: Store, actor: Actor, after: int, limit: int) -> tuple[list
         refs = refs[:limit]
         changes: list[dict[str, Any]] = []
         for ref in refs:
+            if own and (ref.seq, ref.entity, ref.id) in own:
+                # The record's latest change is this device's own sequential edit, committed in this round:
+                # it already holds the data, so only the new version travels.
+                mutation_id, version = own[(ref.seq, ref.entity, ref.id)]
+                changes.append({"entity": ref.entity, "id": ref.id, "version": version, "own": mutation_id})
+                continue
             record = await store.load_record(ref.entity, ref.id)
             if record is not None and record.scopes & actor.scopes:
                 changes.append(

@@ -73,7 +73,10 @@ def test_forms_without_the_csrf_token_are_refused(server):
 
 
 def test_every_response_carries_the_security_headers(api):
-    for path in ("/", "/api/procedures", "/healthz", "/static/app.css"):
+    api_headers = api.get("/api/procedures").headers
+    assert api_headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api_headers["x-content-type-options"] == "nosniff"
+    for path in ("/", "/healthz", "/static/app.css"):
         headers = api.get(path).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]

@@ -541,3 +541,42 @@ def test_bad_and_future_cursors_are_refused() -> None:
     with pytest.raises(BadCursor) as raised:
         run(store, AN, {"device_id": "an-phone", "cursor": encode_cursor(99)})
     assert raised.value.code == "cursor_ahead"
+
+
+def test_with_own_version_a_sequential_edit_comes_back_as_its_version_only() -> None:
+    """§5.1: a phone on 2G need not download the dossier it has just edited itself."""
+    store = MemoryStore()
+    phone, tablet = SimDevice("an-phone", AN), SimDevice("an-tablet", AN)
+    create = phone.create_dossier("d1", "H57", name="An", phone="0912345678")
+    first = run(store, AN, {"device_id": "an-phone", "mutations": [create]})
+    version = first["changes"][0]["version"]
+    phone.replica[("dossier", "d1")] = {"version": version, "data": first["changes"][0]["data"]}
+    edit = phone.edit("d1", "form.name", "Nguyễn Văn An")
+    answer = run(store, AN, {"device_id": "an-phone", "cursor": first["cursor"], "own": "version", "mutations": [edit]})
+    assert answer["results"][0]["status"] == "applied"
+    assert answer["changes"] == [{"entity": "dossier", "id": "d1", "version": version + 1, "own": edit["mutation_id"]}]
+    # What the phone then holds (its replica plus its own change) is exactly the server's record.
+    assert record(store, "dossier", "d1").data == {**first["changes"][0]["data"], "form.name": "Nguyễn Văn An"}
+    # Without the option, and for anyone else, the whole record travels.
+    again = run(store, AN, {"device_id": "an-tablet", "mutations": []})
+    assert again["changes"][0]["data"]["form.name"] == "Nguyễn Văn An"
+    # A parallel edit (the record moved since the phone's base) comes back whole: the phone lacks the other change.
+    tablet.replica[("dossier", "d1")] = {"version": version + 1, "data": again["changes"][0]["data"]}
+    other = tablet.edit("d1", "form.phone", "0987654321")
+    run(store, AN, {"device_id": "an-tablet", "mutations": [other]})
+    stale = phone.edit("d1", "form.name", "An")
+    merged = run(store, AN, {"device_id": "an-phone", "cursor": answer["cursor"], "own": "version", "mutations": [stale]})
+    assert merged["results"][0]["status"] == "merged"
+    assert merged["changes"][0]["data"]["form.phone"] == "0987654321"
+    bad = run_error(store, AN, {"device_id": "an-phone", "own": "none", "mutations": []})
+    assert bad == 400
+
+
+def run_error(store: MemoryStore, actor: Actor, body: dict[str, Any]) -> int:
+    from sync.errors import SyncRequestError
+
+    try:
+        run(store, actor, body)
+    except SyncRequestError as error:
+        return error.http_status
+    return 200

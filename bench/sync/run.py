@@ -200,7 +200,7 @@ class Phone:
 
     async def round(self, mutations: list[dict[str, Any]], limit: int = 200) -> tuple[httpx.Response, dict]:
         body, headers = phone_body({"device_id": self.device_id, "cursor": self.cursor, "limit": limit,
-                                    "mutations": mutations})
+                                    "own": "version", "mutations": mutations})
         for attempt in range(3):
             try:
                 response = await self.client.post("/api/sync", content=body,
@@ -216,8 +216,15 @@ class Phone:
         answer = response.json()
         for result in answer["results"]:
             assert result["status"] in ("applied", "merged"), result
+        sent = {m["mutation_id"]: m for m in mutations}
         for change in answer["changes"]:
-            if change["entity"] == "dossier" and not change["deleted"]:
+            if change["entity"] != "dossier" or change.get("deleted"):
+                continue
+            if "own" in change:  # docs/sync.md §5.1: our own sequential edit; apply it to the replica
+                data = dict(self.replica[change["id"]]["data"])
+                data.update({name: c["value"] for name, c in sent[change["own"]]["changes"].items()})
+                self.replica[change["id"]] = {"version": change["version"], "data": data}
+            else:
                 self.replica[change["id"]] = {"version": change["version"], "data": change["data"]}
         self.cursor = answer["cursor"]
         return response, answer
