@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import db, pages
+from server import db, pages, pwa_routes
 from server.api import attachments as attachments_api
 from server.api import catalog as catalog_api
 from server.api import dossiers as dossiers_api
@@ -47,6 +47,7 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
         *attachments_api.routes,
         *files_api.routes,
         *pages.routes,
+        *pwa_routes.routes,  # /app, /sw.js, /manifest.webmanifest and hashed /static/<name>.<hash>.<ext>
         Mount("/static", StaticFiles(directory=PWA_DIR / "static"), name="static"),
     ]
     app = Starlette(

@@ -53,7 +53,8 @@ def _decompress(raw: bytes, encoding: str) -> bytes:
 def _compressed(payload: dict, accept_encoding: str) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     accepted = {part.split(";")[0].strip() for part in accept_encoding.lower().split(",")}
-    headers = {"vary": "Accept-Encoding", "cache-control": "no-store"}
+    # No Vary or Cache-Control: a POST answer is never cached, and every header byte is paid on 2G.
+    headers: dict[str, str] = {}
     if len(body) >= MIN_COMPRESS_BYTES:
         if "br" in accepted:
             body, headers["content-encoding"] = brotli.compress(body, quality=5), "br"

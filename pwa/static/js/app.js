@@ -1,0 +1,399 @@
+// The app shell: catalog, drafting and sending dossiers, all usable offline (docs/pwa.md).
+import { changed, meta, read, readAll, tx } from "./db.js";
+import { todayInVietnam, validate } from "./forms.js";
+import { formEditor, h } from "./formview.js";
+import { lang, pick, setLang, statusName, t } from "./i18n.js";
+import { deleteDraft, discardMutation, resolveConflict, saveDraft, startDraft, submitDossier } from "./outbox.js";
+import { events as syncEvents, requestSync, resetBackoff, session, status as sync } from "./sync.js";
+import { fold } from "./vietnamese.js";
+
+const view = document.getElementById("view");
+const SEARCH_SHOWN = 50;
+let query = "";
+let redrawView = null; // the current view's own refresh after a committed write, if it has one
+
+// -- data from the server, kept in IndexedDB ---------------------------------------------------------------
+
+async function fetchJson(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+async function refreshCatalog() {
+  try {
+    const { items } = await fetchJson("/api/procedures?limit=1000");
+    await tx(["procedures"], "readwrite", async (s) => {
+      await s.procedures.clear();
+      for (const p of items) await s.procedures.put({ ...p, key: fold(`${p.code} ${p.name} ${p.field}`) });
+    });
+    const units = await fetchJson("/api/units?level=commune&limit=1000");
+    await tx(["units"], "readwrite", async (s) => {
+      await s.units.clear();
+      for (const u of units.items) await s.units.put({ code: u.code, name: u.name, key: fold(`${u.name} ${u.code}`) });
+    });
+    // Every procedure's form, so that any of them can be drafted offline; only those that changed.
+    const have = new Map((await readAll("details")).map((d) => [d.code, d.version]));
+    for (const p of items) {
+      if (have.get(p.code) === p.version) continue;
+      const detail = await fetchJson(`/api/procedures/${encodeURIComponent(p.code)}`);
+      await tx(["details"], "readwrite", (s) => s.details.put(detail));
+    }
+  } catch (error) {
+    // Offline or the server is away: the cached catalog stays; the sync indicator says why.
+  }
+}
+
+async function communes() {
+  return (await readAll("units")).sort((a, b) => a.name.localeCompare(b.name, "vi"));
+}
+
+// -- header: sync indicator, banners ------------------------------------------------------------------------
+
+const timeOf = (ms) => new Date(ms).toLocaleTimeString(lang === "en" ? "en-GB" : "vi-VN", { hour: "2-digit", minute: "2-digit" });
+
+async function drawHeader() {
+  const waiting = (await readAll("outbox")).length;
+  const lastSuccess = sync.lastSuccess || (await meta("last_success"));
+  const parts = [h("span", { class: "waiting", id: "waiting" }, t("sync_waiting", { n: waiting })),
+    h("span", {}, lastSuccess ? t("sync_last", { t: timeOf(lastSuccess) }) : t("sync_never"))];
+  if (sync.lastError) parts.push(h("span", { class: "sync-error", role: "status" }, pick(sync.lastError)));
+  if (sync.signedIn === false) parts.push(h("a", { href: "#/signin" }, t("signin_needed")));
+  document.getElementById("sync").replaceChildren(h("div", { class: "sync-text" }, parts),
+    h("button", { type: "button", id: "send-now", disabled: sync.running,
+      onclick: () => { resetBackoff(); requestSync(); } }, sync.running ? t("sending") : t("send_now")));
+  document.getElementById("offline").hidden = sync.reachable !== false;
+  document.getElementById("offline").textContent = t("offline");
+  const account = document.getElementById("account");
+  account.replaceChildren(
+    sync.user ? h("button", { type: "button", class: "link", id: "signout", onclick: signOut }, t("signout"))
+      : h("a", { href: "#/signin" }, t("signin")),
+    h("a", { href: "#/outbox" }, t("outbox")),
+    h("button", { type: "button", class: "link", lang: lang === "vi" ? "en" : "vi",
+      onclick: () => { setLang(lang === "vi" ? "en" : "vi"); drawHeader(); route(); } }, t("language")));
+}
+
+let signOutArmed = false;
+async function signOut() {
+  const waiting = (await readAll("outbox")).length;
+  if (waiting && !signOutArmed) {
+    signOutArmed = true;
+    view.prepend(h("p", { class: "error", role: "alert" }, t("signout_unsent", { n: waiting })));
+    return;
+  }
+  signOutArmed = false;
+  try {
+    const { csrf_token: csrf } = await session();
+    const response = await fetch("/api/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
+    if (!response.ok) throw new Error(String(response.status));
+  } catch (error) {
+    view.prepend(h("p", { class: "error", role: "alert" }, t("signin_offline")));
+    return;
+  }
+  // A shared phone: what was synced for this account leaves with it (the catalog stays, it is public).
+  await tx(["dossiers", "outbox", "conflicts", "meta"], "readwrite", async (s) => {
+    await s.dossiers.clear(); await s.outbox.clear(); await s.conflicts.clear();
+    for (const key of ["device_id", "seq", "cursor", "lost", "user_id", "last_success"]) await s.meta.delete(key);
+  });
+  Object.assign(sync, { user: null, signedIn: false, lastSuccess: null });
+  location.hash = "#/";
+  drawHeader();
+}
+
+// -- views --------------------------------------------------------------------------------------------------
+
+async function showHome() {
+  const procedures = await readAll("procedures");
+  const list = h("ul", { class: "cards", id: "results" });
+  const count = h("p", { class: "count", id: "count" });
+  const draw = () => {
+    const words = fold(query).split(" ").filter(Boolean);
+    const found = procedures.filter((p) => words.every((w) => p.key.includes(w)));
+    count.textContent = procedures.length ? t("count", { n: found.length }) : t("catalog_empty");
+    list.replaceChildren(...found.slice(0, SEARCH_SHOWN).map((p) => h("li", { class: "card" },
+      h("a", { href: `#/p/${encodeURIComponent(p.code)}` }, h("strong", {}, p.name)),
+      h("span", { class: "meta" }, `${p.code} · ${p.field}`))));
+    if (procedures.length && !found.length) list.replaceChildren(h("li", { class: "empty" }, t("no_results")));
+  };
+  draw();
+  const dossiers = h("div", { id: "dossiers" });
+  const drawDossiers = async () => dossiers.replaceChildren(await dossierList());
+  await drawDossiers();
+  view.replaceChildren(
+    h("h1", {}, t("my_dossiers")), dossiers, await storageWarning(),
+    h("h2", {}, t("catalog")),
+    h("form", { class: "search", role: "search", onsubmit: (e) => e.preventDefault() },
+      h("label", { for: "q" }, t("search")),
+      h("input", { id: "q", type: "search", value: query, placeholder: t("search_hint"), autocomplete: "off",
+        oninput: (e) => { query = e.target.value; draw(); } })),
+    count, list);
+  redrawView = drawDossiers;
+}
+
+async function dossierList() {
+  const dossiers = (await readAll("dossiers")).sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
+  const names = new Map((await readAll("procedures")).map((p) => [p.code, p.name]));
+  const outbox = await readAll("outbox");
+  if (!dossiers.length) return h("p", { class: "empty" }, t("no_dossiers"));
+  return h("ul", { class: "cards" }, dossiers.map((d) => {
+    const draft = d.status === 0 && !d.pending_submit;
+    const remove = h("button", { type: "button", class: "button secondary", onclick: async (e) => {
+      if (e.target.dataset.armed) { await deleteDraft(d.id); return; }
+      e.target.dataset.armed = "1";
+      e.target.textContent = t("confirm_delete");
+    } }, t("delete"));
+    return h("li", { class: "card dossier", "data-id": d.id },
+      h("strong", {}, d.procedure_name || names.get(d.procedure_code) || d.procedure_code),
+      h("span", { class: "meta" }, (d.input && d.input.full_name ? d.input.full_name + " · " : "") + statusText(d, outbox)),
+      h("div", { class: "actions" }, h("a", { class: "button", href: `#/d/${d.id}` }, draft ? t("resume") : t("open")),
+        draft ? remove : null));
+  }));
+}
+
+function statusText(dossier, outbox) {
+  if (dossier.pending_submit) return t("waiting");
+  const unsent = outbox.filter((m) => m.entity_id === dossier.id).length;
+  return statusName(dossier.status ?? 0) + (unsent ? " · " + t("unsent", { n: unsent }) : "");
+}
+
+async function storageWarning() {
+  if (!navigator.storage || !navigator.storage.estimate) return "";
+  const { usage = 0, quota = 0 } = await navigator.storage.estimate();
+  if (!quota || usage / quota < 0.8) return "";
+  return h("p", { class: "error" }, t("storage_low", { p: Math.round((usage / quota) * 100) }));
+}
+
+function daysText(days) {
+  if (days === null || days === undefined) return t("days_unknown");
+  return Number(days) === 0 ? t("same_day") : t("days", { n: String(days).replace(".", ",") });
+}
+
+async function showProcedure(code) {
+  const detail = await read("details", code);
+  const item = detail || (await read("procedures", code));
+  if (!item) { view.replaceChildren(h("p", { class: "empty" }, t("not_offline"))); return; }
+  view.replaceChildren(
+    h("p", {}, h("a", { href: "#/" }, t("back"))),
+    h("h1", {}, item.name),
+    h("dl", { class: "facts" }, h("dt", {}, t("processing_time")), h("dd", {}, daysText(item.processing_days))),
+    detail ? h("h2", {}, t("documents")) : null,
+    detail ? h("ol", { class: "documents" }, detail.documents.map((d) => h("li", {}, d.name))) : null,
+    detail ? h("button", { type: "button", id: "start", onclick: async () => {
+      navigator.storage && navigator.storage.persist && navigator.storage.persist();
+      location.hash = `#/d/${await startDraft(detail)}`;
+      scheduleSync();
+    } }, t("start")) : h("p", { class: "empty" }, t("not_offline")));
+}
+
+async function showDossier(id) {
+  const dossier = await read("dossiers", id);
+  if (!dossier) { location.hash = "#/"; return; }
+  const detail = await read("details", dossier.procedure_code);
+  if (!detail) { view.replaceChildren(h("p", { class: "empty" }, t("not_offline"))); return; }
+  const units = await communes();
+  const codes = new Set(units.map((u) => u.code));
+  const options = { communeExists: codes.size ? (code) => codes.has(code) : null, today: todayInVietnam() };
+  const input = dossier.input || {};
+  const editable = dossier.status === 0 && !dossier.pending_submit;
+  let submitted = false;
+  const header = h("div", { id: "dossier-status" });
+  const summary = h("p", { class: "error", id: "summary", hidden: true, role: "alert" });
+  const saved = h("p", { class: "saved", id: "saved", "aria-live": "polite" }, t("saved"));
+  let saving = 0;
+
+  const check = () => validate(detail.form, input, options);
+  const editor = formEditor(detail.form, input, {
+    communes: units, disabled: !editable,
+    onChange: async () => {
+      const { clean, errors } = check();
+      chooseUnit();
+      editor.showErrors(errors, { required: submitted });
+      if (submitted) summary.hidden = !errors.length;
+      saving += 1;
+      saved.textContent = t("saving");
+      try {
+        await saveDraft(id, input, clean);
+      } finally {
+        saving -= 1;
+        if (!saving) saved.textContent = t("saved");
+      }
+      scheduleSync();
+    },
+  });
+  // The receiving office follows the address's commune until the person picks another one.
+  let unitTouched = Boolean(dossier.unit_code);
+  const unit = h("select", { id: "unit", onchange: () => { unitTouched = true; } },
+    h("option", { value: "" }, t("choose")), units.map((u) => h("option", { value: u.code }, `${u.name} (${u.code})`)));
+  const chooseUnit = () => {
+    const address = Object.values(input).find((v) => v && typeof v === "object" && !Array.isArray(v) && v.commune_code);
+    if (!unitTouched) unit.value = dossier.unit_code || (address && address.commune_code) || "";
+  };
+  chooseUnit();
+  const submitBox = editable ? h("div", { class: "submit" },
+    h("label", { for: "unit" }, t("receiving_unit")), unit, summary,
+    h("button", { type: "button", id: "submit", onclick: async () => {
+      submitted = true;
+      const { clean, errors } = check();
+      editor.showErrors(errors, { required: true });
+      if (errors.length || !unit.value) {
+        summary.textContent = errors.length ? t("fix_errors", { n: errors.length }) : t("unit_needed");
+        summary.hidden = false;
+        const first = view.querySelector(".invalid input, .invalid select, .invalid textarea");
+        if (first) first.focus();
+        return;
+      }
+      await saveDraft(id, input, clean);
+      await submitDossier(id, unit.value);
+      route();
+      resetBackoff();
+      requestSync();
+    } }, t("submit"))) : null;
+
+  const drawStatus = async () => {
+    const current = await read("dossiers", id);
+    if (!current) return;
+    const outbox = await readAll("outbox");
+    const conflicts = (await readAll("conflicts")).filter((c) => c.entity_id === id && c.status === "open");
+    header.replaceChildren(
+      h("p", { class: "status-line" }, t("status") + ": ", h("strong", { class: "status", id: "status" }, statusText(current, outbox)),
+        current.code ? ` · ${current.code}` : ""),
+      ...(current.problems || []).map((p) => h("p", { class: "error problem" }, t("problem", { m: pick(p.reason) || p.code }))),
+      conflicts.length ? conflictView(conflicts, detail.form, current) : "");
+    if ((current.status !== dossier.status || current.pending_submit !== dossier.pending_submit) && location.hash === `#/d/${id}`) route();
+  };
+  await drawStatus();
+  view.replaceChildren(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element, submitBox || "");
+  if (Object.keys(input).length) editor.showErrors(check().errors);
+  redrawView = drawStatus;
+}
+
+// Side by side: the server's value and this phone's; the choice is a resolve mutation (docs/sync.md R4).
+function conflictView(conflicts, form, dossier) {
+  const label = (field) => {
+    const f = form.fields.find((x) => "form." + x.name === field);
+    return f ? pick(f.label) : field;
+  };
+  const show = (v) => (v === null || v === undefined ? t("empty") : typeof v === "object" ? JSON.stringify(v) : String(v));
+  return h("section", { class: "conflicts" }, h("h2", {}, t("conflicts")), conflicts.map((c) => {
+    const seen = dossier.replica ? dossier.replica.data[c.field] : c.server_value;
+    return h("div", { class: "conflict" }, h("h3", {}, label(c.field)),
+      h("div", { class: "sides" },
+        h("div", {}, h("small", {}, t("conflict_server")), h("p", {}, show(c.server_value))),
+        h("div", {}, h("small", {}, t("conflict_device")), h("p", {}, show(c.device_value)))),
+      c.resolving ? h("p", {}, t("resolving")) : h("div", { class: "actions" },
+        h("button", { type: "button", class: "button secondary", onclick: () => resolveConflict(c, c.server_value, seen).then(scheduleSync) }, t("keep_server")),
+        h("button", { type: "button", onclick: () => resolveConflict(c, c.device_value, seen).then(scheduleSync) }, t("keep_device"))));
+  }));
+}
+
+async function showOutbox() {
+  const draw = async () => {
+    const outbox = (await readAll("outbox")).sort((a, b) => a.seq - b.seq);
+    return outbox.length ? h("ul", { class: "cards" }, outbox.map((m) => h("li", { class: "card" },
+      h("strong", {}, `#${m.seq} ${m.op}${m.command ? " " + m.command : ""}`),
+      h("span", { class: "meta" }, Object.keys(m.changes || {}).join(", ") || m.entity_id),
+      h("button", { type: "button", class: "button secondary", onclick: () => discardMutation(m.seq) }, t("discard")))))
+      : h("p", { class: "empty" }, t("outbox_empty"));
+  };
+  const box = h("div", {}, await draw());
+  view.replaceChildren(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, t("outbox")), box);
+  redrawView = async () => box.replaceChildren(await draw());
+}
+
+function showSignin() {
+  const error = h("p", { class: "error", hidden: true, role: "alert" });
+  view.replaceChildren(h("h1", {}, t("signin")), h("form", { class: "stack", onsubmit: async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    try {
+      const { csrf_token: csrf } = await session();
+      const response = await fetch("/api/session", { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ phone: form.get("phone"), password: form.get("password") }) });
+      const body = await response.json();
+      if (!response.ok) throw new Error(lang === "en" ? body.error.message_en : body.error.message);
+      location.hash = "#/";
+      resetBackoff();
+      requestSync();
+    } catch (problem) {
+      error.textContent = problem instanceof TypeError ? t("signin_offline") : t("signin_failed", { m: problem.message });
+      error.hidden = false;
+    }
+  } }, error,
+  h("label", { for: "phone" }, t("phone")), h("input", { id: "phone", name: "phone", type: "tel", autocomplete: "tel", required: true }),
+  h("label", { for: "password" }, t("password")),
+  h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
+  h("button", { type: "submit" }, t("signin"))));
+}
+
+async function route() {
+  redrawView = null;
+  const [, kind, arg] = (location.hash || "#/").match(/^#\/(\w*)\/?(.*)$/) || [];
+  if (kind === "p") await showProcedure(decodeURIComponent(arg));
+  else if (kind === "d") await showDossier(arg);
+  else if (kind === "signin") showSignin();
+  else if (kind === "outbox") await showOutbox();
+  else await showHome();
+}
+
+// -- sync triggers ------------------------------------------------------------------------------------------
+
+let syncTimer = null;
+function scheduleSync() {
+  clearTimeout(syncTimer);
+  syncTimer = setTimeout(requestSync, 1500);
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.ready.then((r) => r.sync && r.sync.register("motcua-outbox")).catch(() => {});
+  }
+}
+
+// -- service worker: install, and offer a new release -------------------------------------------------------
+
+function offerUpdate(worker) {
+  const banner = document.getElementById("update");
+  banner.replaceChildren(h("button", { type: "button", class: "link", onclick: () => {
+    reloading = true;
+    worker.postMessage({ type: "skip-waiting" });
+  } }, t("update")));
+  banner.hidden = false;
+}
+
+let reloading = false;
+async function registerWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const worker = registration.installing;
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(worker);
+    });
+  });
+  navigator.serviceWorker.addEventListener("controllerchange", () => { if (reloading) location.reload(); });
+  navigator.serviceWorker.addEventListener("message", (e) => { if (e.data && e.data.type === "sync-now") requestSync(); });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) registration.update().catch(() => {}); });
+}
+
+async function main() {
+  document.documentElement.lang = lang;
+  let pending = null;
+  changed.addEventListener("change", () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => { drawHeader(); if (redrawView) redrawView(); }, 50);
+  });
+  syncEvents.addEventListener("status", drawHeader);
+  window.addEventListener("hashchange", route);
+  window.addEventListener("online", () => { resetBackoff(); requestSync(); refreshCatalog(); });
+  window.addEventListener("offline", () => requestSync()); // a real request decides, not the event
+  await drawHeader();
+  await route();
+  registerWorker().catch(() => {});
+  const hadCatalog = (await readAll("procedures")).length > 0;
+  await requestSync();
+  await refreshCatalog();
+  if (!hadCatalog && (!location.hash || location.hash === "#/")) await route();
+  setInterval(() => { if (!document.hidden) requestSync(); }, 5 * 60_000); // pull what officers changed
+  document.body.dataset.ready = "1";
+}
+
+main();

@@ -1,0 +1,271 @@
+// The sync client (docs/sync.md §7): one request in flight, push the outbox and pull in one round trip,
+// apply the answer in one IndexedDB transaction, retry with backoff when nothing is known.
+import { canonical, tx } from "./db.js";
+import { FORM_PREFIX, uuid7 } from "./outbox.js";
+
+const MAX_BATCH = 500;
+const MAX_BYTES = 900 * 1024; // under the server's 1 MiB, with room for the envelope
+const TIMEOUT_MS = 60_000;
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 4 * 60_000; // capped at a few minutes: a phone back in range should not wait long
+const FINAL = new Set(["applied", "merged", "conflict", "rejected", "lost"]);
+
+/** What the indicator shows; `status` fires on `events` whenever it changes. */
+export const status = { reachable: null, signedIn: null, running: false, lastSuccess: null, lastError: null,
+  nextRetryAt: null, user: null };
+export const events = new EventTarget();
+let inFlight = null;
+let again = false;
+let failures = 0;
+let timer = null;
+
+function report(patch) {
+  Object.assign(status, patch);
+  events.dispatchEvent(new Event("status"));
+}
+
+const message = (vi, en) => ({ vi, en });
+
+/** Ask for a round now (app open, online event, "Gửi ngay", a new change); rounds never overlap. */
+export function requestSync() {
+  if (inFlight) { again = true; return inFlight; }
+  clearTimeout(timer);
+  inFlight = run().finally(() => {
+    inFlight = null;
+    if (again) { again = false; requestSync(); }
+  });
+  return inFlight;
+}
+
+function retryLater() {
+  failures += 1;
+  const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+  clearTimeout(timer);
+  timer = setTimeout(requestSync, delay);
+  report({ nextRetryAt: Date.now() + delay });
+}
+
+/** After the network comes back, do not wait for the backoff. */
+export function resetBackoff() { failures = 0; }
+
+async function request(url, options = {}) {
+  const abort = new AbortController();
+  const clock = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  try {
+    return await fetch(url, { credentials: "same-origin", cache: "no-store", ...options, signal: abort.signal });
+  } finally {
+    clearTimeout(clock);
+  }
+}
+
+/** Reachability is a real request, not navigator.onLine; it also gives the CSRF token and who is signed in. */
+export async function session() {
+  const response = await request("/api/session");
+  if (!response.ok) throw Object.assign(new Error("session " + response.status), { http: response.status });
+  return response.json();
+}
+
+async function gzipped(text) {
+  if (typeof CompressionStream === "undefined" || text.length < 1024) return null;
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function run() {
+  report({ running: true });
+  try {
+    let answer;
+    try {
+      answer = await session();
+    } catch (error) {
+      report({ reachable: false, lastError: message("Không kết nối được máy chủ — sẽ thử lại.",
+        "Cannot reach the server — will retry.") });
+      retryLater();
+      return;
+    }
+    report({ reachable: true, signedIn: Boolean(answer.user), user: answer.user });
+    if (!answer.user) return;
+    if (!(await bindAccount(answer.user))) return;
+    for (let round = 0; round < 20; round++) {
+      const outcome = await oneRound(answer.csrf_token);
+      if (outcome === "retry") { retryLater(); return; }
+      if (outcome === "stop") return;
+      if (outcome === "done") break;
+    }
+    failures = 0;
+    report({ lastSuccess: Date.now(), lastError: null, nextRetryAt: null });
+    await tx(["meta"], "readwrite", (s) => s.meta.put(Date.now(), "last_success"));
+  } finally {
+    report({ running: false });
+  }
+}
+
+// A device id belongs to one account (§2). Another account on this phone starts a new device, once nothing of
+// the previous one waits to be sent.
+async function bindAccount(user) {
+  const ok = await tx(["meta", "outbox", "dossiers", "conflicts"], "readwrite", async (s) => {
+    const owner = await s.meta.get("user_id");
+    if (owner === undefined || owner === null) { await s.meta.put(user.id, "user_id"); return true; }
+    if (owner === user.id) return true;
+    if (await s.outbox.count()) return false;
+    await s.dossiers.clear();
+    await s.conflicts.clear();
+    for (const key of ["cursor", "lost", "seq"]) await s.meta.delete(key);
+    await s.meta.put(uuid7(), "device_id");
+    await s.meta.put(user.id, "user_id");
+    return true;
+  });
+  if (!ok) {
+    report({ lastError: message("Máy này còn thay đổi chưa gửi của một tài khoản khác. Hãy đăng nhập lại tài khoản đó.",
+      "This phone holds unsent changes of another account. Sign in with that account again.") });
+  }
+  return ok;
+}
+
+async function oneRound(csrf) {
+  const { body, sentIds } = await tx(["meta", "outbox"], "readwrite", async (s) => {
+    const outbox = (await s.outbox.all()).sort((a, b) => a.seq - b.seq);
+    const mutations = [];
+    let bytes = 0;
+    for (const m of outbox.slice(0, MAX_BATCH)) {
+      const wire = wireForm(m);
+      bytes += JSON.stringify(wire).length * 3;
+      if (mutations.length && bytes > MAX_BYTES) break;
+      mutations.push(wire);
+      // From now on this mutation may have reached the server: it is never edited again (§7.3).
+      if (!m.sent) { m.sent = true; await s.outbox.put(m); }
+    }
+    return {
+      body: { device_id: await s.meta.get("device_id") || await newDevice(s), cursor: (await s.meta.get("cursor")) || null,
+        limit: 200, lost: (await s.meta.get("lost")) || [], mutations },
+      sentIds: new Set(mutations.map((m) => m.mutation_id)),
+    };
+  });
+  const text = JSON.stringify(body);
+  const compressed = await gzipped(text);
+  const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+  if (compressed) headers["Content-Encoding"] = "gzip";
+  let response;
+  try {
+    response = await request("/api/sync", { method: "POST", headers, body: compressed || text });
+  } catch (error) {
+    report({ reachable: false, lastError: message("Mất kết nối khi đang gửi — sẽ gửi lại, không bị trùng.",
+      "The connection dropped while sending — it will be sent again, never twice.") });
+    return "retry";
+  }
+  if (response.status >= 500 || response.status === 429) {
+    report({ lastError: message(`Máy chủ đang bận (mã ${response.status}) — sẽ thử lại.`,
+      `The server is busy (code ${response.status}) — will retry.`) });
+    return "retry";
+  }
+  let payload;
+  try {
+    payload = await response.json();
+  } catch (error) {
+    report({ lastError: message("Câu trả lời của máy chủ bị cắt — sẽ thử lại.", "The answer was cut off — will retry.") });
+    return "retry";
+  }
+  if (!response.ok) return refused(response.status, payload);
+  const more = await applyResponse(payload, sentIds);
+  return more ? "again" : "done";
+}
+
+async function newDevice(stores) {
+  const id = uuid7();
+  await stores.meta.put(id, "device_id");
+  return id;
+}
+
+// Only the protocol's keys travel; `sent` and `created_at` are the device's own bookkeeping.
+function wireForm(m) {
+  const wire = { mutation_id: m.mutation_id, seq: m.seq, op: m.op, entity: m.entity, entity_id: m.entity_id };
+  if (m.base_version !== undefined) wire.base_version = m.base_version;
+  if (m.op === "command") { wire.command = m.command; wire.args = m.args || {}; } else wire.changes = m.changes;
+  return wire;
+}
+
+async function refused(http, payload) {
+  const error = (payload && payload.error) || {};
+  if (http === 400 && (error.code === "bad_cursor" || error.code === "cursor_ahead")) {
+    await tx(["meta"], "readwrite", (s) => s.meta.delete("cursor"));
+    return "again";
+  }
+  if (http === 401 || (http === 403 && error.code !== "device_owner_mismatch")) {
+    report({ signedIn: false, lastError: message("Phiên đăng nhập đã hết. Hãy đăng nhập lại để gửi hồ sơ.",
+      "Your session has ended. Sign in again to send your dossiers.") });
+    return "stop";
+  }
+  // A 4xx is not fixed by retrying: keep the outbox and say why, in words.
+  report({ lastError: message(`${error.message || "Máy chủ từ chối yêu cầu đồng bộ."} (mã ${error.code || http})`,
+    `${error.message_en || "The server refused the sync request."} (code ${error.code || http})`) });
+  return "stop";
+}
+
+function formOf(data) {
+  const form = {};
+  for (const [key, value] of Object.entries(data || {})) {
+    if (key.startsWith(FORM_PREFIX) && value !== null) form[key.slice(FORM_PREFIX.length)] = value;
+  }
+  return form;
+}
+
+/** Apply one answer in one transaction: final results leave the outbox, changes update the replica (§7.5). */
+async function applyResponse(payload, sentIds) {
+  return tx(["meta", "outbox", "dossiers", "conflicts"], "readwrite", async (s) => {
+    const outbox = await s.outbox.all();
+    const byId = new Map(outbox.map((m) => [m.mutation_id, m]));
+    for (const result of payload.results || []) {
+      const mutation = byId.get(result.mutation_id);
+      if (!mutation || !FINAL.has(result.status)) continue;
+      await s.outbox.delete(mutation.seq);
+      byId.delete(result.mutation_id);
+      const dossier = mutation.entity === "dossier" ? await s.dossiers.get(mutation.entity_id) : null;
+      if (!dossier) continue;
+      if (mutation.command === "submit") dossier.pending_submit = false;
+      if (result.status === "rejected" || result.status === "lost") {
+        dossier.problems = [...(dossier.problems || []), { op: mutation.op, command: mutation.command || null,
+          code: result.code, reason: result.reason, at: new Date().toISOString() }];
+      }
+      await s.dossiers.put(dossier);
+    }
+    const echoed = new Set(payload.lost || []);
+    if (echoed.size) await s.meta.put(((await s.meta.get("lost")) || []).filter((seq) => !echoed.has(seq)), "lost");
+    const waiting = new Set([...byId.values()].map((m) => m.entity_id));
+    for (const change of payload.changes || []) {
+      if (change.entity === "dossier") await applyDossier(s, change, waiting.has(change.id));
+      else if (change.entity === "conflict") {
+        if (change.deleted) await s.conflicts.delete(change.id);
+        else await s.conflicts.put({ id: change.id, version: change.version, ...change.data });
+      }
+    }
+    if (payload.cursor) await s.meta.put(payload.cursor, "cursor");
+    // Another round when the pull was paged, or when changes were made while this one was in flight.
+    return Boolean(payload.more) || [...byId.values()].some((m) => !sentIds.has(m.mutation_id));
+  });
+}
+
+async function applyDossier(s, change, hasPending) {
+  const local = await s.dossiers.get(change.id);
+  if (change.deleted) {
+    if (local && !hasPending) await s.dossiers.delete(change.id);
+    return;
+  }
+  if (local && local.replica && local.replica.version > change.version) return;
+  const data = change.data;
+  const dossier = local || { id: change.id, input: {}, synced: {}, problems: [], pending_submit: false };
+  const server = formOf(data);
+  if (!hasPending) {
+    // What the person typed follows the server, except fields still being typed (not valid yet, so unsynced).
+    for (const name of new Set([...Object.keys(server), ...Object.keys(dossier.synced)])) {
+      if (canonical(dossier.input[name]) === canonical(dossier.synced[name])) {
+        if (name in server) dossier.input[name] = server[name]; else delete dossier.input[name];
+      }
+    }
+    dossier.synced = server;
+  }
+  Object.assign(dossier, {
+    replica: { version: change.version, data }, status: data.status, procedure_code: data.procedure_code,
+    code: data.code || null, updated_at: dossier.updated_at || new Date().toISOString(),
+  });
+  await s.dossiers.put(dossier);
+}
