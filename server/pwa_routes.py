@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,10 +28,21 @@ REVALIDATE = "no-cache"
 SHELL_URL = "/app"
 
 
+def pwa_dir() -> Path:
+    """The app's folder: `pwa/` of this checkout, or `MOTCUA_PWA_DIR` (docs/configuration.md), read at start-up.
+
+    Tests point it at a copy to serve a second release of the app on the same database.
+    """
+    return Path(os.environ.get("MOTCUA_PWA_DIR") or PWA_DIR).resolve()
+
+
 class Release:
     """One start-up's view of pwa/: hashed assets, the rendered shell, the service worker and the manifest."""
 
-    def __init__(self, static_dir: Path = STATIC_DIR, templates_dir: Path = PWA_DIR / "templates") -> None:
+    def __init__(self, static_dir: Path | None = None, templates_dir: Path | None = None) -> None:
+        static_dir = static_dir or pwa_dir() / "static"
+        templates_dir = templates_dir or pwa_dir() / "templates"
+        self.static_dir = static_dir
         self.assets = Assets(static_dir)
         env = Environment(loader=FileSystemLoader(str(templates_dir)), autoescape=select_autoescape(["html"]))
         env.globals["asset"] = self.assets.url
@@ -88,7 +100,7 @@ class HashedStatic:
 
     def __init__(self, release: Release) -> None:
         self.release = release
-        self.plain = StaticFiles(directory=STATIC_DIR)
+        self.plain = StaticFiles(directory=release.static_dir)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         asset: Asset | None = self.release.assets.by_url(scope["path"])

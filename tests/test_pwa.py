@@ -8,60 +8,23 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import subprocess
-import sys
-import time
+import shutil
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.conftest import VALID_FORM, Api, RunningServer, free_port
+from tests import conftest
+from tests.conftest import ROOT, VALID_FORM, Api, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 DEMO_PHONE, DEMO_PASSWORD = "0912345678", "congdan123"
 WAIT_MS = 20_000
-
-# Until server/app.py mounts server.pwa_routes.routes itself, this adds them in front of the /static mount
-# (hashed names must be answered before the plain files); once app.py has them it changes nothing.
-LAUNCHER = """
-import sys
-import uvicorn
-from starlette.routing import Mount
-from server.app import create_app
-from server.config import load_settings
-from server import pwa_routes
-app = create_app(load_settings())
-if not any(getattr(route, "path", None) == "/sw.js" for route in app.router.routes):
-    at = next(i for i, r in enumerate(app.router.routes) if isinstance(r, Mount) and r.path == "/static")
-    app.router.routes[at:at] = pwa_routes.routes
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
-@pytest.fixture(scope="module")
-def app_server(seeded_env):
-    data_dir = Path(seeded_env["MOTCUA_DATA_DIR"])
-    port = free_port()
-    log = open(data_dir.parent / f"pwa-server-{port}.log", "w")
-    process = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(port)], env=seeded_env, cwd=data_dir.parent,
-                               stdout=log, stderr=subprocess.STDOUT)
-    running = RunningServer(url=f"http://127.0.0.1:{port}", env=seeded_env, data_dir=data_dir, process=process)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, Path(log.name).read_text()
-        try:
-            if httpx.get(f"{running.url}/healthz", timeout=2).status_code in (200, 503):
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, Path(log.name).read_text()
-            time.sleep(0.1)  # polling for the port to open
-    yield running
-    running.stop()
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -100,10 +63,10 @@ def open_app(page, server) -> None:
     page.get_by_text("thủ tục", exact=False).first.wait_for()
 
 
-def sign_in(page) -> None:
+def sign_in(page, phone: str = DEMO_PHONE, password: str = DEMO_PASSWORD) -> None:
     page.goto(page.url.split("#")[0] + "#/signin")
-    page.get_by_label("Số điện thoại").fill(DEMO_PHONE)
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
+    page.get_by_label("Số điện thoại").fill(phone)
+    page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_role("heading", name="Hồ sơ của tôi").wait_for()
     page.wait_for_function("() => !document.body.textContent.includes('Hãy đăng nhập để gửi')")
@@ -140,18 +103,48 @@ def saved(page) -> None:
     page.locator("#saved").filter(has_text="Đã lưu trên máy").wait_for()
 
 
-def citizen_api(server) -> Api:
+def citizen_api(server, phone: str = DEMO_PHONE, password: str = DEMO_PASSWORD) -> Api:
     api = Api(server.url)
-    api.sign_in(DEMO_PHONE, DEMO_PASSWORD)
+    api.sign_in(phone, password)
     return api
 
 
+NEW_PASSWORD = "matkhau-an-toan"
+
+
+def new_citizen(server) -> str:
+    """A citizen of their own, so that no other test's dossiers reach this phone."""
+    phone = "09" + str(uuid.uuid4().int)[:8]
+    response = Api(server.url).post("/api/accounts", {"phone": phone, "password": NEW_PASSWORD, "full_name": "Đỗ Thị Lan"})
+    assert response.status_code == 201, response.text
+    return phone
+
+
+def sent_body(request) -> dict:
+    raw = request.post_data_buffer
+    return json.loads(gzip.decompress(raw) if request.headers.get("content-encoding") == "gzip" else raw)
+
+
+def idb(page, store: str) -> list:
+    return page.evaluate("""(name) => new Promise(ok => indexedDB.open('motcua').onsuccess = e =>
+        e.target.result.transaction(name).objectStore(name).getAll().onsuccess = r => ok(r.target.result))""", store)
+
+
+def idb_meta(page, key: str):
+    return page.evaluate("""(key) => new Promise(ok => indexedDB.open('motcua').onsuccess = e =>
+        e.target.result.transaction('meta').objectStore('meta').get(key).onsuccess = r => ok(r.target.result ?? null))""", key)
+
+
 def wait_outbox_empty(page) -> None:
+    """Every change made so far has had its final answer (the outbox in IndexedDB, then the indicator)."""
+    page.wait_for_function("""() => new Promise(ok => indexedDB.open('motcua').onsuccess = e =>
+        e.target.result.transaction('outbox').objectStore('outbox').count().onsuccess = r => ok(r.target.result === 0))""",
+                           polling=100)
     page.locator("#waiting").filter(has_text="Chờ gửi: 0").wait_for()
 
 
-def test_manifest_icons_and_service_worker_meet_the_install_criteria(app_server, phone):
-    http = httpx.Client(base_url=app_server.url)
+def test_manifest_icons_and_service_worker_meet_the_install_criteria(server, phone):
+    http = httpx.Client(base_url=server.url)
     manifest = http.get("/manifest.webmanifest")
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     data = manifest.json()
@@ -177,16 +170,16 @@ def test_manifest_icons_and_service_worker_meet_the_install_criteria(app_server,
         assert response.status_code == 200 and "immutable" in response.headers["cache-control"]
         assert response.headers.get("content-encoding") == "gzip"
 
-    phone.goto(app_server.url + "/app")
+    phone.goto(server.url + "/app")
     script = phone.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)")
-    assert script == app_server.url + "/sw.js"
-    assert phone.evaluate("document.querySelector('link[rel=manifest]').href") == app_server.url + "/manifest.webmanifest"
+    assert script == server.url + "/sw.js"
+    assert phone.evaluate("document.querySelector('link[rel=manifest]').href") == server.url + "/manifest.webmanifest"
     # no inline script anywhere: the page works under the server's CSP (script-src 'self')
     assert "script-src 'self'" in http.get("/app").headers["content-security-policy"]
 
 
-def test_shell_and_catalog_work_offline_after_the_first_visit(app_server, context, phone):
-    open_app(phone, app_server)
+def test_shell_and_catalog_work_offline_after_the_first_visit(server, context, phone):
+    open_app(phone, server)
     context.set_offline(True)
     phone.reload()
     phone.get_by_text("Đang ngoại tuyến").wait_for()
@@ -198,8 +191,8 @@ def test_shell_and_catalog_work_offline_after_the_first_visit(app_server, contex
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_a_draft_made_offline_is_still_there_after_a_reload(app_server, context, phone):
-    open_app(phone, app_server)
+def test_a_draft_made_offline_is_still_there_after_a_reload(server, context, phone):
+    open_app(phone, server)
     context.set_offline(True)
     phone.reload()
     draft = start_draft(phone)
@@ -225,8 +218,8 @@ def test_a_draft_made_offline_is_still_there_after_a_reload(app_server, context,
     assert phone.locator("#f-cccd").input_value() == "12345"
 
 
-def test_the_outbox_survives_a_reload(app_server, context, phone):
-    open_app(phone, app_server)
+def test_the_outbox_survives_a_reload(server, context, phone):
+    open_app(phone, server)
     sign_in(phone)
     context.set_offline(True)
     phone.reload()
@@ -238,13 +231,13 @@ def test_the_outbox_survives_a_reload(app_server, context, phone):
     assert any(m.get("changes", {}).get("form.full_name", {}).get("value") == "Lê Văn Tám" for m in before)
     phone.reload()
     phone.locator("#waiting").filter(has_text=f"Chờ gửi: {len(before)}").wait_for()
-    phone.goto(app_server.url + "/app#/outbox")
+    phone.goto(server.url + "/app#/outbox")
     phone.get_by_text(f"#{before[0]['seq']} create").wait_for()
     assert phone.evaluate(OUTBOX) == before
 
 
-def test_submitted_offline_it_waits_then_reaches_the_server_when_online(app_server, context, phone):
-    open_app(phone, app_server)
+def test_submitted_offline_it_waits_then_reaches_the_server_when_online(server, context, phone):
+    open_app(phone, server)
     sign_in(phone)
     context.set_offline(True)
     phone.reload()
@@ -259,15 +252,15 @@ def test_submitted_offline_it_waits_then_reaches_the_server_when_online(app_serv
     wait_outbox_empty(phone)
     assert phone.get_by_text("Đang ngoại tuyến").is_hidden()
 
-    dossier = citizen_api(app_server).get(f"/api/dossiers/{dossier_id}").json()
+    dossier = citizen_api(server).get(f"/api/dossiers/{dossier_id}").json()
     assert dossier["status"] == 1 and dossier["unit"]["code"] == VALID_FORM["address"]["commune_code"]
     form = dossier["data"]
     assert form["full_name"] == VALID_FORM["full_name"] and form["phone"] == "0912345678"
     assert form["address"] == VALID_FORM["address"] and form["members"] == VALID_FORM["members"]
 
 
-def test_a_sync_request_cut_halfway_is_retried_and_applied_once(app_server, context, phone):
-    open_app(phone, app_server)
+def test_a_sync_request_cut_halfway_is_retried_and_applied_once(server, context, phone):
+    open_app(phone, server)
     sign_in(phone)
     wait_outbox_empty(phone)
     rounds: list[dict] = []
@@ -306,12 +299,12 @@ def test_a_sync_request_cut_halfway_is_retried_and_applied_once(app_server, cont
     assert {r["status"] for r in first["answer"]["results"]} == {"applied"}
     assert retry["answer"]["results"][:len(sent_ids)] == first["answer"]["results"], "stored results, not applied again"
     assert phone.locator(".problem").count() == 0
-    dossier = citizen_api(app_server).get(f"/api/dossiers/{dossier_id}").json()
+    dossier = citizen_api(server).get(f"/api/dossiers/{dossier_id}").json()
     assert dossier["status"] == 1 and dossier["data"]["full_name"] == VALID_FORM["full_name"]
 
 
-def test_the_app_switches_to_english_and_back(app_server, phone):
-    open_app(phone, app_server)
+def test_the_app_switches_to_english_and_back(server, phone):
+    open_app(phone, server)
     phone.get_by_role("button", name="English").click()
     phone.get_by_role("heading", name="My dossiers").wait_for()
     assert phone.evaluate("document.documentElement.lang") == "en"
@@ -321,3 +314,245 @@ def test_the_app_switches_to_english_and_back(app_server, phone):
     phone.get_by_text("Saved on this phone").wait_for()
     phone.get_by_role("button", name="Tiếng Việt").click()
     phone.get_by_text("Đã lưu trên máy").wait_for()
+
+
+def test_a_new_release_is_offered_and_runs_after_the_reload(seeded_env, context, phone, tmp_path, monkeypatch):
+    release = tmp_path / "pwa"
+    shutil.copytree(ROOT / "pwa", release)
+    env = {**seeded_env, "MOTCUA_PWA_DIR": str(release)}
+    data_dir = Path(seeded_env["MOTCUA_DATA_DIR"])
+    shell_css = "document.querySelector('link[rel=stylesheet][href*=\"/shell.\"]').href"
+    release_a = start_server(env, cwd=data_dir.parent, data_dir=data_dir)
+    try:
+        open_app(phone, release_a)
+        old_css = phone.evaluate(shell_css)
+    finally:
+        release_a.stop()
+
+    # Release B: one changed stylesheet, same database. A service worker belongs to its origin, so B must be
+    # served on A's port (start_server otherwise picks a free one).
+    css = release / "static" / "shell.css"
+    css.write_text(css.read_text() + ".brand { letter-spacing: 3px; }\n")
+    monkeypatch.setattr(conftest, "free_port", lambda: int(release_a.url.rsplit(":", 1)[1]))
+    release_b = start_server(env, cwd=data_dir.parent, data_dir=data_dir)
+    try:
+        phone.reload()  # the cached shell of A opens at once; the browser finds B's /sw.js and installs it
+        assert phone.evaluate(shell_css) == old_css
+        offer = phone.get_by_role("button", name="Có phiên bản mới — tải lại")
+        with phone.expect_navigation():
+            offer.click()
+        phone.locator("body[data-ready]").wait_for(state="attached")
+        new_css = phone.evaluate(shell_css)
+        assert new_css != old_css and new_css.removeprefix(release_b.url) in httpx.get(release_b.url + "/app").text
+        assert phone.evaluate("getComputedStyle(document.querySelector('.brand')).letterSpacing") == "3px"
+        assert phone.get_by_role("button", name="Có phiên bản mới — tải lại").count() == 0
+    finally:
+        release_b.stop()
+
+
+def test_a_conflict_with_another_device_is_shown_side_by_side_and_resolved(server, context, phone):
+    citizen = new_citizen(server)
+    open_app(phone, server)
+    sign_in(phone, citizen, NEW_PASSWORD)
+    dossier_id = start_draft(phone)
+    phone.locator("#f-full_name").fill("Phạm Văn Đức")
+    saved(phone)
+    wait_outbox_empty(phone)
+
+    context.set_offline(True)
+    phone.locator("#f-full_name").fill("Phạm Văn Được")  # this phone, offline
+    saved(phone)
+
+    # The same citizen's tablet, through the sync endpoint, changes the same field meanwhile.
+    tablet = citizen_api(server, citizen, NEW_PASSWORD)
+    device = "tablet-" + uuid.uuid4().hex[:12]
+    pulled = tablet.post("/api/sync", {"device_id": device, "cursor": None, "mutations": []}).json()
+    record = next(c for c in pulled["changes"] if c["entity"] == "dossier" and c["id"] == dossier_id)
+    assert record["data"]["form.full_name"] == "Phạm Văn Đức"
+    edit = {"mutation_id": str(uuid.uuid4()), "seq": 1, "op": "update", "entity": "dossier", "entity_id": dossier_id,
+            "base_version": record["version"],
+            "changes": {"form.full_name": {"base": "Phạm Văn Đức", "value": "Phạm Văn Đạt"}}}
+    answer = tablet.post("/api/sync", {"device_id": device, "cursor": pulled["cursor"], "mutations": [edit]}).json()
+    assert answer["results"][0]["status"] == "applied"
+
+    context.set_offline(False)
+    conflict = phone.locator(".conflict")
+    conflict.wait_for()
+    assert conflict.locator("h3").inner_text() == "Họ và tên"
+    server_side, device_side = conflict.locator(".sides > div").all()
+    assert (server_side.locator("small").inner_text(), server_side.locator("p").inner_text()) == ("Trên máy chủ", "Phạm Văn Đạt")
+    assert (device_side.locator("small").inner_text(), device_side.locator("p").inner_text()) == ("Trên máy này", "Phạm Văn Được")
+    conflict.get_by_role("button", name="Dùng giá trị máy này").click()
+    conflict.wait_for(state="detached")
+    wait_outbox_empty(phone)
+
+    assert tablet.get(f"/api/dossiers/{dossier_id}").json()["data"]["full_name"] == "Phạm Văn Được"
+    later = tablet.post("/api/sync", {"device_id": device, "cursor": answer["cursor"], "mutations": []}).json()
+    resolved = [c["data"] for c in later["changes"] if c["entity"] == "conflict"]
+    assert [(c["field"], c["status"], c["resolution"]) for c in resolved] == [("form.full_name", "resolved", "Phạm Văn Được")]
+    expect(phone.locator("#f-full_name")).to_have_value("Phạm Văn Được")  # the editor follows the resolution
+
+
+def test_a_sync_request_delivered_twice_is_applied_once(server, context, phone):
+    open_app(phone, server)
+    sign_in(phone)
+    wait_outbox_empty(phone)
+    context.set_offline(True)
+    phone.reload()
+    phone.get_by_text("Đang ngoại tuyến").wait_for()
+    dossier_id = start_draft(phone)
+    fill_valid_form(phone)
+    phone.get_by_role("button", name="Nộp hồ sơ").click()
+    phone.locator("#status").filter(has_text="Chờ gửi").wait_for()
+
+    deliveries: list[dict] = []
+
+    def deliver_twice(route):
+        if deliveries or not sent_body(route.request)["mutations"]:
+            route.continue_()
+            return
+        first = route.fetch()  # a proxy that replays the request: the server receives it twice
+        second = route.fetch()
+        deliveries.extend([first.json(), second.json()])
+        route.fulfill(response=second)
+
+    phone.route("**/api/sync", deliver_twice)
+    context.set_offline(False)
+    phone.locator("#status").filter(has_text="Mới đăng ký").wait_for()
+    wait_outbox_empty(phone)
+
+    first, second = deliveries
+    assert {r["status"] for r in first["results"]} == {"applied"}
+    assert second["results"] == first["results"], "the stored results, not a second application"
+    dossier = citizen_api(server).get(f"/api/dossiers/{dossier_id}").json()
+    assert dossier["version"] == max(r["version"] for r in first["results"])
+    assert dossier["status"] == 1 and dossier["data"]["full_name"] == VALID_FORM["full_name"]
+    mine = [d for d in citizen_api(server).get("/api/dossiers?limit=500").json()["items"] if d["id"] == dossier_id]
+    assert len(mine) == 1
+    assert phone.locator(".problem").count() == 0
+
+
+def test_one_stuck_outbox_item_is_removed_after_a_warning_and_the_rest_are_sent(server, context, phone):
+    citizen = new_citizen(server)
+    open_app(phone, server)
+    sign_in(phone, citizen, NEW_PASSWORD)
+    context.set_offline(True)
+    phone.reload()
+    phone.get_by_text("Đang ngoại tuyến").wait_for()
+    kept = start_draft(phone)
+    phone.locator("#f-full_name").fill("Vũ Văn Giữ")
+    saved(phone)
+    phone.goto(server.url + "/app#/")
+    stuck = start_draft(phone)
+    phone.locator("#f-full_name").fill("Vũ Văn Kẹt")
+    saved(phone)
+    phone.goto(server.url + f"/app#/d/{kept}")
+    expect(phone.locator("#f-full_name")).to_have_value("Vũ Văn Giữ")
+    phone.locator("#f-phone").fill("0912 000 111")
+    saved(phone)
+    outbox = sorted(phone.evaluate(OUTBOX), key=lambda m: m["seq"])
+    assert [(m["entity_id"], m["op"]) for m in outbox] == [(kept, "create"), (stuck, "create"), (kept, "update")]
+
+    # Another device already used the stuck create's mutation id for something else (a client bug): the server
+    # refuses every round that carries it (409, R1), so nothing of this phone gets through.
+    tablet = citizen_api(server, citizen, NEW_PASSWORD)
+    clash = {"mutation_id": outbox[1]["mutation_id"], "seq": 1, "op": "create", "entity": "dossier",
+             "entity_id": str(uuid.uuid4()), "changes": {"procedure_code": {"value": "TEST.0001"}}}
+    answer = tablet.post("/api/sync", {"device_id": "tablet-" + uuid.uuid4().hex[:12], "mutations": [clash]}).json()
+    assert answer["results"][0]["status"] == "applied"
+    context.set_offline(False)
+    phone.get_by_text("mutation_id_reused").wait_for()
+    phone.locator("#waiting").filter(has_text="Chờ gửi: 3").wait_for()
+
+    phone.goto(server.url + "/app#/outbox")
+    before = sorted(phone.evaluate(OUTBOX), key=lambda m: m["seq"])
+    discard = phone.locator(f"button[data-seq='{outbox[1]['seq']}']")
+    discard.click()
+    phone.get_by_role("alert").filter(has_text="Thay đổi này sẽ không bao giờ được gửi").filter(
+        has_text="Thủ tục thử nghiệm đăng ký hộ gia đình: tạo hồ sơ").wait_for()
+    assert len(phone.evaluate(OUTBOX)) == 3, "nothing is removed on the first tap"
+    discard.click()
+    phone.get_by_text(f"#{outbox[1]['seq']} create").wait_for(state="detached")
+    assert sorted(phone.evaluate(OUTBOX), key=lambda m: m["seq"]) == [before[0], before[2]], "the rest untouched"
+
+    phone.get_by_role("button", name="Gửi ngay").click()
+    wait_outbox_empty(phone)
+    sent = tablet.get(f"/api/dossiers/{kept}").json()["data"]
+    assert (sent["full_name"], sent["phone"]) == ("Vũ Văn Giữ", "0912000111")
+    assert tablet.get(f"/api/dossiers/{stuck}").status_code == 404
+    assert idb_meta(phone, "lost") == []
+
+
+def test_signing_out_on_a_shared_phone_warns_of_unsent_changes_then_clears_the_account(server, context, phone):
+    phone.add_init_script("""(() => { window.__persistAsked = 0; const persist = navigator.storage.persist.bind(navigator.storage);
+        navigator.storage.persist = () => { window.__persistAsked += 1; return persist(); }; })()""")
+    citizen = new_citizen(server)
+    open_app(phone, server)
+    sign_in(phone, citizen, NEW_PASSWORD)
+    start_draft(phone)
+    assert phone.evaluate("window.__persistAsked") >= 1, "persistent storage is asked for with the first draft"
+    phone.locator("#f-full_name").fill("Hoàng Thị Chung")
+    saved(phone)
+    wait_outbox_empty(phone)
+
+    phone.route("**/api/sync", lambda route: route.abort("connectionrefused"))  # the change cannot leave yet
+    phone.locator("#f-phone").fill("0912 000 222")
+    saved(phone)
+    phone.get_by_role("button", name="Đăng xuất").click()
+    warning = phone.locator("#signout-warning")
+    warning.filter(has_text="Còn 1 thay đổi chưa gửi sẽ bị xoá khỏi máy").wait_for()
+    assert warning.locator("li").all_inner_texts() == ["Thủ tục thử nghiệm đăng ký hộ gia đình: Số điện thoại"]
+    assert len(idb(phone, "dossiers")) == 1 and phone.get_by_role("button", name="Đăng xuất").is_visible()
+
+    phone.unroute("**/api/sync")  # the person sends it first
+    phone.get_by_role("button", name="Gửi ngay").click()
+    wait_outbox_empty(phone)
+    phone.get_by_role("button", name="Đăng xuất").click()
+    phone.get_by_role("link", name="Đăng nhập", exact=True).wait_for()
+    phone.get_by_text("Chưa có hồ sơ nào trên máy này.").wait_for()
+    assert (idb(phone, "dossiers"), idb(phone, "outbox"), idb(phone, "conflicts")) == ([], [], [])
+    assert idb_meta(phone, "device_id") is None and idb_meta(phone, "cursor") is None
+    assert len(idb(phone, "procedures")) > 0, "the public catalog stays"
+    assert phone.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.user)") is None
+    assert citizen_api(server, citizen, NEW_PASSWORD).get("/api/dossiers").json()["items"][0]["data"]["phone"] == "0912000222"
+
+
+def test_a_one_field_edit_comes_back_as_a_version_and_the_round_stays_under_1_kb(server, context, phone):
+    citizen = new_citizen(server)
+    open_app(phone, server)
+    sign_in(phone, citizen, NEW_PASSWORD)
+    dossier_id = start_draft(phone)
+    phone.locator("#f-full_name").fill("Lý Văn Một")
+    saved(phone)
+    wait_outbox_empty(phone)
+
+    rounds: list[dict] = []
+
+    def watch(route):
+        response = route.fetch()
+        rounds.append({"encoding": route.request.headers.get("content-encoding"), "bytes": len(route.request.post_data_buffer),
+                       "sent": sent_body(route.request), "answer": response.json(), "answer_bytes": len(response.body())})
+        route.fulfill(response=response)
+
+    phone.route("**/api/sync", watch)
+    phone.locator("#f-full_name").fill("Lý Văn Hai")
+    saved(phone)
+    wait_outbox_empty(phone)
+    edit = next(r for r in rounds if r["sent"]["mutations"])
+    assert edit["sent"]["own"] == "version"
+    [mutation] = edit["sent"]["mutations"]
+    assert mutation["changes"] == {"form.full_name": {"base": "Lý Văn Một", "value": "Lý Văn Hai"}}
+    [change] = [c for c in edit["answer"]["changes"] if c["id"] == dossier_id]
+    assert set(change) == {"entity", "id", "version", "own"} and change["own"] == mutation["mutation_id"]
+    assert edit["bytes"] + edit["answer_bytes"] < 1024, "a one-field edit round fits in 1 KB on 2G"
+    for sent in rounds:
+        plain = len(json.dumps(sent["sent"], ensure_ascii=False, separators=(",", ":")).encode())
+        if sent["encoding"] == "gzip":
+            assert sent["bytes"] < plain
+        if not sent["sent"]["mutations"]:
+            assert sent["encoding"] is None, "a small pull is not gzipped: it would only grow"
+
+    [dossier] = [d for d in idb(phone, "dossiers") if d["id"] == dossier_id]
+    on_server = citizen_api(server, citizen, NEW_PASSWORD).get(f"/api/dossiers/{dossier_id}").json()
+    assert dossier["replica"]["version"] == change["version"] == on_server["version"]
+    assert dossier["replica"]["data"]["form.full_name"] == on_server["data"]["full_name"] == "Lý Văn Hai"

@@ -18,7 +18,9 @@ async function precache() {
     if (old) {
       await cache.put(url, old);
     } else {
-      const response = await fetch(url, { cache: "no-cache", credentials: "same-origin" });
+      // The shell is revalidated; a hashed file may come from the HTTP cache (the page has just loaded it, and
+      // its name changes with its content), so a first visit does not download every module twice.
+      const response = await fetch(url, { cache: url === SHELL ? "no-cache" : "default", credentials: "same-origin" });
       if (!response.ok) throw new Error(`precache ${url}: ${response.status}`);
       await cache.put(url, response);
     }

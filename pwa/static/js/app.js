@@ -1,5 +1,5 @@
 // The app shell: catalog, drafting and sending dossiers, all usable offline (docs/pwa.md).
-import { changed, meta, read, readAll, tx } from "./db.js";
+import { canonical, changed, meta, read, readAll, tx } from "./db.js";
 import { todayInVietnam, validate } from "./forms.js";
 import { formEditor, h } from "./formview.js";
 import { lang, pick, setLang, statusName, t } from "./i18n.js";
@@ -11,6 +11,13 @@ const view = document.getElementById("view");
 const SEARCH_SHOWN = 50;
 let query = "";
 let redrawView = null; // the current view's own refresh after a committed write, if it has one
+// route() may be called again before a slow view has drawn (a reload, then a tap): only the latest may draw.
+let routeGen = 0;
+const paint = (gen, ...nodes) => {
+  if (gen !== routeGen) return false;
+  view.replaceChildren(...nodes);
+  return true;
+};
 
 // -- data from the server, kept in IndexedDB ---------------------------------------------------------------
 
@@ -20,13 +27,15 @@ async function fetchJson(url) {
   return response.json();
 }
 
-async function refreshCatalog() {
+// The catalog list (and the communes) first: the person can search as soon as it is stored. Then the forms.
+async function refreshCatalog({ onIndex = () => {} } = {}) {
   try {
     const { items } = await fetchJson("/api/procedures?limit=1000");
     await tx(["procedures"], "readwrite", async (s) => {
       await s.procedures.clear();
       for (const p of items) await s.procedures.put({ ...p, key: fold(`${p.code} ${p.name} ${p.field}`) });
     });
+    await onIndex();
     const units = await fetchJson("/api/units?level=commune&limit=1000");
     await tx(["units"], "readwrite", async (s) => {
       await s.units.clear();
@@ -73,12 +82,35 @@ async function drawHeader() {
       onclick: () => { setLang(lang === "vi" ? "en" : "vi"); drawHeader(); route(); } }, t("language")));
 }
 
+// What an outbox mutation would lose if dropped, in the person's words: the dossier and its fields or command.
+async function describeChanges(mutations) {
+  const dossiers = new Map((await readAll("dossiers")).map((d) => [d.id, d]));
+  const details = new Map((await readAll("details")).map((d) => [d.code, d]));
+  return mutations.map((m) => {
+    const dossier = dossiers.get(m.entity_id);
+    const detail = dossier && details.get(dossier.procedure_code);
+    const label = (field) => {
+      const name = field.startsWith("form.") ? field.slice(5) : field;
+      const f = detail && detail.form.fields.find((x) => x.name === name);
+      return f ? pick(f.label) : name;
+    };
+    const what = m.command === "submit" ? t("submit").toLowerCase() : m.op === "command" ? t("change_command", { c: m.command })
+      : m.op === "create" ? t("change_create")
+      : m.op === "resolve" ? t("change_resolve")
+      : Object.keys(m.changes || {}).map(label).join(", ");
+    const name = dossier ? dossier.procedure_name || dossier.procedure_code : m.entity_id;
+    return `${name}: ${what}`;
+  });
+}
+
 let signOutArmed = false;
 async function signOut() {
-  const waiting = (await readAll("outbox")).length;
-  if (waiting && !signOutArmed) {
+  const unsent = (await readAll("outbox")).sort((a, b) => a.seq - b.seq);
+  if (unsent.length && !signOutArmed) {
     signOutArmed = true;
-    view.prepend(h("p", { class: "error", role: "alert" }, t("signout_unsent", { n: waiting })));
+    view.prepend(h("div", { class: "error", role: "alert", id: "signout-warning" },
+      h("p", {}, t("signout_unsent", { n: unsent.length })),
+      h("ul", {}, (await describeChanges(unsent)).map((text) => h("li", {}, text)))));
     return;
   }
   signOutArmed = false;
@@ -103,6 +135,7 @@ async function signOut() {
 // -- views --------------------------------------------------------------------------------------------------
 
 async function showHome() {
+  const gen = routeGen;
   const procedures = await readAll("procedures");
   const list = h("ul", { class: "cards", id: "results" });
   const count = h("p", { class: "count", id: "count" });
@@ -119,14 +152,14 @@ async function showHome() {
   const dossiers = h("div", { id: "dossiers" });
   const drawDossiers = async () => dossiers.replaceChildren(await dossierList());
   await drawDossiers();
-  view.replaceChildren(
+  if (!paint(gen,
     h("h1", {}, t("my_dossiers")), dossiers, await storageWarning(),
     h("h2", {}, t("catalog")),
     h("form", { class: "search", role: "search", onsubmit: (e) => e.preventDefault() },
       h("label", { for: "q" }, t("search")),
       h("input", { id: "q", type: "search", value: query, placeholder: t("search_hint"), autocomplete: "off",
         oninput: (e) => { query = e.target.value; draw(); } })),
-    count, list);
+    count, list)) return;
   redrawView = drawDossiers;
 }
 
@@ -169,10 +202,11 @@ function daysText(days) {
 }
 
 async function showProcedure(code) {
+  const gen = routeGen;
   const detail = await read("details", code);
   const item = detail || (await read("procedures", code));
-  if (!item) { view.replaceChildren(h("p", { class: "empty" }, t("not_offline"))); return; }
-  view.replaceChildren(
+  if (!item) { paint(gen, h("p", { class: "empty" }, t("not_offline"))); return; }
+  if (!paint(gen,
     h("p", {}, h("a", { href: "#/" }, t("back"))),
     h("h1", {}, item.name),
     h("dl", { class: "facts" }, h("dt", {}, t("processing_time")), h("dd", {}, daysText(item.processing_days))),
@@ -182,14 +216,15 @@ async function showProcedure(code) {
       navigator.storage && navigator.storage.persist && navigator.storage.persist();
       location.hash = `#/d/${await startDraft(detail)}`;
       scheduleSync();
-    } }, t("start")) : h("p", { class: "empty" }, t("not_offline")));
+    } }, t("start")) : h("p", { class: "empty" }, t("not_offline")))) return;
 }
 
 async function showDossier(id) {
+  const gen = routeGen;
   const dossier = await read("dossiers", id);
   if (!dossier) { location.hash = "#/"; return; }
   const detail = await read("details", dossier.procedure_code);
-  if (!detail) { view.replaceChildren(h("p", { class: "empty" }, t("not_offline"))); return; }
+  if (!detail) { paint(gen, h("p", { class: "empty" }, t("not_offline"))); return; }
   const units = await communes();
   const codes = new Set(units.map((u) => u.code));
   const options = { communeExists: codes.size ? (code) => codes.has(code) : null, today: todayInVietnam() };
@@ -259,10 +294,15 @@ async function showDossier(id) {
         current.code ? ` · ${current.code}` : ""),
       ...(current.problems || []).map((p) => h("p", { class: "error problem" }, t("problem", { m: pick(p.reason) || p.code }))),
       conflicts.length ? conflictView(conflicts, detail.form, current) : "");
-    if ((current.status !== dossier.status || current.pending_submit !== dossier.pending_submit) && location.hash === `#/d/${id}`) route();
+    // The fields on screen must follow the server's values once they arrive (a resolved conflict, another
+    // device's edit): otherwise the next keystroke would send the old value back over them.
+    const serverMoved = !saving && canonical(current.input) !== canonical(input) &&
+      (current.replica && current.replica.version) !== (dossier.replica && dossier.replica.version);
+    if ((serverMoved || current.status !== dossier.status || current.pending_submit !== dossier.pending_submit) &&
+        location.hash === `#/d/${id}`) route();
   };
   await drawStatus();
-  view.replaceChildren(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element, submitBox || "");
+  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element, submitBox || "")) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   redrawView = drawStatus;
 }
@@ -287,22 +327,33 @@ function conflictView(conflicts, form, dossier) {
 }
 
 async function showOutbox() {
+  const gen = routeGen;
   const draw = async () => {
     const outbox = (await readAll("outbox")).sort((a, b) => a.seq - b.seq);
     return outbox.length ? h("ul", { class: "cards" }, outbox.map((m) => h("li", { class: "card" },
       h("strong", {}, `#${m.seq} ${m.op}${m.command ? " " + m.command : ""}`),
       h("span", { class: "meta" }, Object.keys(m.changes || {}).join(", ") || m.entity_id),
-      h("button", { type: "button", class: "button secondary", onclick: () => discardMutation(m.seq) }, t("discard")))))
+      h("button", { type: "button", class: "button secondary", "data-seq": m.seq, onclick: (e) => discard(e.target, m) },
+        t("discard")))))
       : h("p", { class: "empty" }, t("outbox_empty"));
   };
+  // A change taken out is never sent: say what is lost, and remove it on the second tap only.
+  const discard = async (button, m) => {
+    if (button.dataset.armed) { await discardMutation(m.seq); return; }
+    button.dataset.armed = "1";
+    button.textContent = t("confirm_discard");
+    const [what] = await describeChanges([m]);
+    button.before(h("p", { class: "error", role: "alert" }, t("discard_warning", { what })));
+  };
   const box = h("div", {}, await draw());
-  view.replaceChildren(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, t("outbox")), box);
+  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, t("outbox")), box)) return;
   redrawView = async () => box.replaceChildren(await draw());
 }
 
 function showSignin() {
+  const gen = routeGen;
   const error = h("p", { class: "error", hidden: true, role: "alert" });
-  view.replaceChildren(h("h1", {}, t("signin")), h("form", { class: "stack", onsubmit: async (e) => {
+  if (!paint(gen, h("h1", {}, t("signin")), h("form", { class: "stack", onsubmit: async (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
     try {
@@ -323,10 +374,11 @@ function showSignin() {
   h("label", { for: "phone" }, t("phone")), h("input", { id: "phone", name: "phone", type: "tel", autocomplete: "tel", required: true }),
   h("label", { for: "password" }, t("password")),
   h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true }),
-  h("button", { type: "submit" }, t("signin"))));
+  h("button", { type: "submit" }, t("signin"))))) return;
 }
 
 async function route() {
+  routeGen += 1;
   redrawView = null;
   const [, kind, arg] = (location.hash || "#/").match(/^#\/(\w*)\/?(.*)$/) || [];
   if (kind === "p") await showProcedure(decodeURIComponent(arg));
@@ -389,9 +441,9 @@ async function main() {
   await route();
   registerWorker().catch(() => {});
   const hadCatalog = (await readAll("procedures")).length > 0;
-  await requestSync();
-  await refreshCatalog();
-  if (!hadCatalog && (!location.hash || location.hash === "#/")) await route();
+  // The first visit shows the catalog as soon as its list is stored, while the sync round and the forms follow.
+  const showCatalog = async () => { if (!hadCatalog && (!location.hash || location.hash === "#/")) await route(); };
+  await Promise.all([requestSync(), refreshCatalog({ onIndex: showCatalog })]);
   setInterval(() => { if (!document.hidden) requestSync(); }, 5 * 60_000); // pull what officers changed
   document.body.dataset.ready = "1";
 }

@@ -65,10 +65,16 @@ export async function session() {
   return response.json();
 }
 
+// Below this gzip's header and trailer make a JSON body bigger, not smaller (the server uses the same bound).
+const MIN_COMPRESS_BYTES = 256;
+
+/** The body to send: gzip-compressed when that is smaller, else the plain text (null: send it plain). */
 async function gzipped(text) {
-  if (typeof CompressionStream === "undefined" || text.length < 1024) return null;
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  const plain = new TextEncoder().encode(text);
+  if (typeof CompressionStream === "undefined" || plain.length < MIN_COMPRESS_BYTES) return null;
+  const stream = new Blob([plain]).stream().pipeThrough(new CompressionStream("gzip"));
+  const packed = new Uint8Array(await new Response(stream).arrayBuffer());
+  return packed.length < plain.length ? packed : null;
 }
 
 async function run() {
@@ -137,7 +143,8 @@ async function oneRound(csrf) {
     }
     return {
       body: { device_id: await s.meta.get("device_id") || await newDevice(s), cursor: (await s.meta.get("cursor")) || null,
-        limit: 200, lost: (await s.meta.get("lost")) || [], mutations },
+        // own: our sequential edits come back as a version only; we apply them ourselves (§5.1).
+        limit: 200, lost: (await s.meta.get("lost")) || [], mutations, own: "version" },
       sentIds: new Set(mutations.map((m) => m.mutation_id)),
     };
   });
@@ -214,6 +221,7 @@ async function applyResponse(payload, sentIds) {
   return tx(["meta", "outbox", "dossiers", "conflicts"], "readwrite", async (s) => {
     const outbox = await s.outbox.all();
     const byId = new Map(outbox.map((m) => [m.mutation_id, m]));
+    const mine = new Map(byId); // for own edits answered as {entity, id, version, own} (§5.1)
     for (const result of payload.results || []) {
       const mutation = byId.get(result.mutation_id);
       if (!mutation || !FINAL.has(result.status)) continue;
@@ -231,17 +239,37 @@ async function applyResponse(payload, sentIds) {
     const echoed = new Set(payload.lost || []);
     if (echoed.size) await s.meta.put(((await s.meta.get("lost")) || []).filter((seq) => !echoed.has(seq)), "lost");
     const waiting = new Set([...byId.values()].map((m) => m.entity_id));
+    let repull = false;
     for (const change of payload.changes || []) {
-      if (change.entity === "dossier") await applyDossier(s, change, waiting.has(change.id));
+      if (change.own) {
+        const data = await ownEdit(s, change, mine.get(change.own));
+        if (data) await applyDossier(s, { ...change, data }, waiting.has(change.id));
+        else repull = true;
+      } else if (change.entity === "dossier") await applyDossier(s, change, waiting.has(change.id));
       else if (change.entity === "conflict") {
         if (change.deleted) await s.conflicts.delete(change.id);
         else await s.conflicts.put({ id: change.id, version: change.version, ...change.data });
       }
     }
-    if (payload.cursor) await s.meta.put(payload.cursor, "cursor");
+    if (repull) await s.meta.delete("cursor"); // cannot rebuild a record here: pull everything again
+    else if (payload.cursor) await s.meta.put(payload.cursor, "cursor");
     // Another round when the pull was paged, or when changes were made while this one was in flight.
-    return Boolean(payload.more) || [...byId.values()].some((m) => !sentIds.has(m.mutation_id));
+    return repull || Boolean(payload.more) || [...byId.values()].some((m) => !sentIds.has(m.mutation_id));
   });
+}
+
+// An own sequential edit: the server's record is our replica (at the mutation's base_version) plus the
+// mutation's changes (§5.1). Null when we cannot rebuild it (no such mutation or another replica version).
+async function ownEdit(s, change, mutation) {
+  const local = change.entity === "dossier" ? await s.dossiers.get(change.id) : null;
+  if (!mutation || !local || !local.replica || mutation.op !== "update" || local.replica.version !== mutation.base_version) {
+    return local && local.replica && local.replica.version >= change.version ? local.replica.data : null;
+  }
+  const data = { ...local.replica.data };
+  for (const [field, { value }] of Object.entries(mutation.changes)) {
+    if (value === null || value === undefined) delete data[field]; else data[field] = value;
+  }
+  return data;
 }
 
 async function applyDossier(s, change, hasPending) {
