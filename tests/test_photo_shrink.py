@@ -1,0 +1,234 @@
+"""Document photos are shrunk on the phone (pwa/static/js/photo.js), in a real headless Chromium.
+
+A 12-megapixel camera JPEG held upright (EXIF Orientation 6) with a GPS position goes in through an
+<input type=file>, as on the phone. What comes out must be upright, LONG_EDGE pixels on its long side, carry no
+EXIF at all, hash to the SHA-256 the device will announce to the server, and be a fraction of the original's
+bytes; the page must keep drawing frames meanwhile (the work runs in a module worker). A small photo is not
+enlarged and a PDF passes through untouched.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import ExifTags, Image, ImageDraw, ImageStat
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "pwa" / "static"
+BENCH_RESULTS = ROOT / "bench" / "results" / "attachments.json"
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+
+# Picks the file from the input, shrinks it while counting animation frames, returns the bytes as base64.
+SHRINK = """async (options) => {
+    const file = document.querySelector('#pick').files[0];
+    let frames = 0, previous = null, longestGap = 0, running = true;
+    const tick = (now) => {
+        if (previous !== null) { frames++; longestGap = Math.max(longestGap, now - previous); }
+        previous = now;
+        if (running) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    const started = performance.now();
+    const out = await photo.shrinkPhoto(file, options || undefined);
+    const ms = performance.now() - started;
+    running = false;
+    const bytes = new Uint8Array(await out.blob.arrayBuffer());
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return {width: out.width, height: out.height, sha256: out.sha256, bytes: out.bytes, type: out.blob.type,
+            data: btoa(binary), frames, longestGap, ms};
+}"""
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the name http.server uses
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_url():
+    """pwa/static on loopback: a module worker must come from a real origin, as in the app."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(STATIC)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser_page(static_url):
+    assert CHROMIUM.exists(), "Chromium is missing: apt-get install chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        page = browser.new_page()
+        workers: list[str] = []
+        page.on("worker", lambda worker: workers.append(worker.url))
+        page.goto(static_url + "/")
+        defaults = page.evaluate("""async () => {
+            window.photo = await import('/js/photo.js');
+            const input = document.createElement('input');
+            input.type = 'file';
+            input.id = 'pick';
+            document.body.append(input);
+            return {LONG_EDGE: photo.LONG_EDGE, QUALITY: photo.QUALITY, TYPE: photo.TYPE};
+        }""")
+        yield page, defaults, workers
+        browser.close()
+
+
+def shrink(page, name: str, mime: str, data: bytes, options: dict | None = None) -> tuple[dict, bytes]:
+    page.set_input_files("#pick", files=[{"name": name, "mimeType": mime, "buffer": data}])
+    result = page.evaluate(SHRINK, options)
+    return result, base64.b64decode(result.pop("data"))
+
+
+def camera_exif(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "Điện thoại"
+    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
+    gps[ExifTags.GPS.GPSLatitude] = (21.0, 1.0, 42.5)
+    gps[ExifTags.GPS.GPSLongitudeRef] = "E"
+    gps[ExifTags.GPS.GPSLongitude] = (105.0, 51.0, 12.0)
+    return exif.tobytes()
+
+
+def camera_photo(width: int, height: int, orientation: int) -> bytes:
+    """A noisy grey frame as the sensor stores it, red marker top-left, blue bottom-left, with EXIF and GPS."""
+    noise = Image.effect_noise((width, height), 24).point(lambda v: 96 + v // 2)
+    image = Image.merge("RGB", (noise, noise, noise))
+    draw = ImageDraw.Draw(image)
+    side = width // 10
+    draw.rectangle((0, 0, side, side), fill=RED)
+    draw.rectangle((0, height - side, side, height), fill=BLUE)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92, exif=camera_exif(orientation))
+    return out.getvalue()
+
+
+def corner(image: Image.Image, right: bool, bottom: bool) -> tuple[float, ...]:
+    """Mean colour of a small box inside one corner (inside any marker, which covers a tenth of the width)."""
+    box = max(4, min(image.size) // 40)
+    x = image.width - 3 * box if right else box
+    y = image.height - 3 * box if bottom else box
+    return tuple(ImageStat.Stat(image.crop((x, y, x + 2 * box, y + 2 * box))).mean)
+
+
+def near(colour: tuple[float, ...], target: tuple[int, int, int]) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(colour, target))
+
+
+def assert_no_metadata(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    exif = image.getexif()
+    assert len(exif) == 0, f"EXIF left in the shrunk photo: {dict(exif)}"
+    assert not exif.get_ifd(ExifTags.IFD.GPSInfo)
+    assert "exif" not in image.info and b"Exif\x00\x00" not in data and b"GPS" not in data
+    return image
+
+
+def test_camera_photo_is_upright_small_and_without_exif(browser_page):
+    page, defaults, workers = browser_page
+    original = camera_photo(4000, 3000, orientation=6)
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo), "the input must carry GPS"
+
+    result, data = shrink(page, "IMG_0001.jpg", "image/jpeg", original)
+
+    long_edge = defaults["LONG_EDGE"]
+    image = assert_no_metadata(data)
+    assert image.format == "JPEG" and result["type"] == "image/jpeg"
+    # Orientation 6: the sensor's 4000×3000 frame is shown turned a quarter clockwise, as a portrait page.
+    assert (result["width"], result["height"]) == image.size == (round(3000 * long_edge / 4000), long_edge)
+    rgb = image.convert("RGB")
+    assert near(corner(rgb, right=True, bottom=False), RED), "stored top-left must end up top-right"
+    assert near(corner(rgb, right=False, bottom=False), BLUE), "stored bottom-left must end up top-left"
+    for right in (False, True):
+        colour = corner(rgb, right=right, bottom=True)
+        assert not near(colour, RED) and not near(colour, BLUE), "nothing coloured at the bottom of the page"
+    assert result["sha256"] == hashlib.sha256(data).hexdigest()
+    assert result["bytes"] == len(data)
+    assert len(data) * 8 < len(original), f"{len(data)} bytes out of {len(original)}: not shrunk enough"
+    # The page kept drawing frames while a 12-megapixel photo was decoded, scaled, encoded and hashed.
+    assert result["frames"] >= 5, result
+    assert result["longestGap"] < 250, f"the page froze for {result['longestGap']:.0f} ms"
+    assert any(url.endswith("/js/photo-worker.js") for url in workers), workers
+
+
+def test_small_photo_is_not_enlarged_but_loses_its_exif(browser_page):
+    page, defaults, _ = browser_page
+    assert defaults["LONG_EDGE"] > 800
+    original = camera_photo(800, 600, orientation=1)
+
+    result, data = shrink(page, "nho.jpg", "image/jpeg", original)
+
+    image = assert_no_metadata(data)
+    assert image.size == (800, 600) == (result["width"], result["height"])
+    assert near(corner(image.convert("RGB"), right=False, bottom=False), RED)
+    assert result["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_webp_on_request(browser_page):
+    page, _, _ = browser_page
+    result, data = shrink(page, "anh.jpg", "image/jpeg", camera_photo(2400, 1800, orientation=6),
+                          {"longEdge": 1000, "quality": 0.7, "type": "image/webp"})
+
+    image = assert_no_metadata(data)
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP" and result["type"] == "image/webp"
+    assert image.size == (750, 1000)
+    assert result["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_pdf_passes_through_unchanged(browser_page):
+    page, _, _ = browser_page
+    pdf = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+           b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+    # The bytes decide: a PDF announced as an image is still passed through.
+    result, data = shrink(page, "giay-to.jpg", "image/jpeg", pdf)
+
+    assert data == pdf
+    assert result["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert result["bytes"] == len(pdf)
+    assert result["width"] is None and result["height"] is None
+
+
+def test_defaults_are_the_measured_setting(browser_page):
+    """LONG_EDGE and QUALITY are what bench/attachments chose; changing them means measuring again."""
+    _, defaults, _ = browser_page
+    chosen = json.loads(BENCH_RESULTS.read_text(encoding="utf-8"))
+    assert (defaults["LONG_EDGE"], defaults["QUALITY"]) == (chosen["long_edge_px"], chosen["quality"])
+    assert chosen["median_page_bytes"] <= 250_000 and chosen["ocr_recall_ratio"] >= 0.95
+    source = (STATIC / "js" / "photo.js").read_text(encoding="utf-8")
+    assert re.search(rf"LONG_EDGE = {chosen['long_edge_px']};", source)
+
+
+def test_without_offscreen_canvas_the_page_does_the_same_work(browser_page):
+    """Older Safari has no OffscreenCanvas: the main thread draws on a <canvas>, with the same result."""
+    page, _, _ = browser_page
+    page.evaluate("() => { window.savedOffscreenCanvas = window.OffscreenCanvas; window.OffscreenCanvas = undefined; }")
+    try:
+        result, data = shrink(page, "IMG_0002.jpg", "image/jpeg", camera_photo(2400, 1800, orientation=6),
+                              {"longEdge": 1200, "quality": 0.7, "type": "image/jpeg"})
+    finally:
+        page.evaluate("() => { window.OffscreenCanvas = window.savedOffscreenCanvas; }")
+
+    image = assert_no_metadata(data)
+    assert image.size == (900, 1200) == (result["width"], result["height"])
+    assert near(corner(image.convert("RGB"), right=True, bottom=False), RED)
+    assert result["sha256"] == hashlib.sha256(data).hexdigest()
