@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import unicodedata
 from datetime import date
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,15 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server import forms
+from tests.browser import CHROMIUM, chromium, serve_static
 from server.forms import check_form_definition, validate
 from server.vietnamese import PROVINCE_CODES_BEFORE_2025, cccd_problems, fold, normalize_phone
 
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "pwa" / "static"
 CASES = json.loads((ROOT / "tests" / "data" / "form_cases.json").read_text(encoding="utf-8"))
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 # Every error code of docs/forms.md "Errors": the cases must make Python produce each one.
 ERROR_CODES = {"required", "type", "too_short", "too_long", "pattern", "min", "max", "not_integer", "invalid_date",
                "not_an_option", "too_few", "too_many", "duplicate", "invalid_phone", "invalid_cccd", "cccd_mismatch",
@@ -40,30 +34,9 @@ RUN_BATCH = """(text) => JSON.stringify(JSON.parse(text).map((c) => forms.valida
     today: c.today, communeExists: c.communes ? (code) => c.communes.includes(code) : null})))"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the name http.server uses
-        pass
-
-
 @pytest.fixture(scope="module")
-def static_url():
-    """pwa/static served on loopback, so that the page imports the modules as the app will."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(STATIC)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture(scope="module")
-def page(static_url):
-    assert CHROMIUM.exists(), "Chromium is missing: the README's test command installs it (apt-get install chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+def page():
+    with serve_static() as static_url, chromium() as browser:
         page = browser.new_page()
         page.goto(static_url + "/")
         page.evaluate("""async () => {
@@ -71,7 +44,6 @@ def page(static_url):
             window.vn = await import('/js/vietnamese.js');
         }""")
         yield page
-        browser.close()
 
 
 def in_browser(page, script: str, argument) -> object:

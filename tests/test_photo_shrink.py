@@ -13,20 +13,15 @@ import hashlib
 import io
 import json
 import re
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageDraw, ImageStat
 
+from tests.browser import STATIC, chromium, serve_static
+
 ROOT = Path(__file__).resolve().parent.parent
-STATIC = ROOT / "pwa" / "static"
 BENCH_RESULTS = ROOT / "bench" / "results" / "attachments.json"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 
 # Picks the file from the input, shrinks it while counting animation frames, returns the bytes as base64.
@@ -51,30 +46,10 @@ SHRINK = """async (options) => {
 }"""
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the name http.server uses
-        pass
-
-
 @pytest.fixture(scope="module")
-def static_url():
-    """pwa/static on loopback: a module worker must come from a real origin, as in the app."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(STATIC)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
-
-
-@pytest.fixture(scope="module")
-def browser_page(static_url):
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+def browser_page():
+    # pwa/static on a real loopback origin: a module worker must come from one, as in the app.
+    with serve_static() as static_url, chromium() as browser:
         page = browser.new_page()
         workers: list[str] = []
         page.on("worker", lambda worker: workers.append(worker.url))
@@ -88,7 +63,6 @@ def browser_page(static_url):
             return {LONG_EDGE: photo.LONG_EDGE, QUALITY: photo.QUALITY, TYPE: photo.TYPE};
         }""")
         yield page, defaults, workers
-        browser.close()
 
 
 def shrink(page, name: str, mime: str, data: bytes, options: dict | None = None) -> tuple[dict, bytes]:
