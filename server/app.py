@@ -7,6 +7,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -52,7 +53,11 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders), Middleware(BodySizeLimit)],
+        # Pages and JSON answers are compressed for 2G phones; /api/sync and hashed assets compress themselves,
+        # and images and PDFs are compressed already.
+        middleware=[Middleware(GZipMiddleware, minimum_size=500, compresslevel=6,
+                               exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf")),
+                    Middleware(SecurityHeaders), Middleware(BodySizeLimit)],
         exception_handlers={ApiError: api_error_handler, 404: pages.not_found, 405: pages.method_not_allowed},
         lifespan=lifespan,
     )

@@ -94,3 +94,17 @@ def test_a_broken_catalog_file_is_refused_whole_with_its_problems(tmp_path, seed
     assert "BAD.1" in result.stderr and "missing field" in result.stderr
     assert "level must be one of" in result.stderr and "form:" in result.stderr
     assert api.get("/api/procedures?limit=1000").json()["total"] == before
+
+
+def test_the_catalog_index_travels_compressed(server):
+    """1,000 procedures are ~200 KB of JSON but ~20 KB gzipped: on 2G that is minutes against seconds."""
+    import httpx
+
+    with httpx.stream("GET", f"{server.url}/api/procedures?limit=1000", headers={"accept-encoding": "gzip"}) as raw:
+        wire = b"".join(raw.iter_raw())
+    assert raw.headers["content-encoding"] == "gzip"
+    import gzip
+    import json as json_module
+
+    assert len(json_module.loads(gzip.decompress(wire))["items"]) >= 30
+    assert len(wire) * 3 < len(gzip.decompress(wire))
