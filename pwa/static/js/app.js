@@ -163,6 +163,8 @@ async function showHome() {
   redrawView = drawDossiers;
 }
 
+const deleteArmed = new Set(); // drafts whose Xoá was tapped once
+
 async function dossierList() {
   const dossiers = (await readAll("dossiers")).sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
   const names = new Map((await readAll("procedures")).map((p) => [p.code, p.name]));
@@ -170,11 +172,12 @@ async function dossierList() {
   if (!dossiers.length) return h("p", { class: "empty" }, t("no_dossiers"));
   return h("ul", { class: "cards" }, dossiers.map((d) => {
     const draft = d.status === 0 && !d.pending_submit;
+    // Armed on the first tap; kept outside the DOM, which any write redraws.
     const remove = h("button", { type: "button", class: "button secondary", onclick: async (e) => {
-      if (e.target.dataset.armed) { await deleteDraft(d.id); return; }
-      e.target.dataset.armed = "1";
+      if (deleteArmed.has(d.id)) { deleteArmed.delete(d.id); await deleteDraft(d.id); return; }
+      deleteArmed.add(d.id);
       e.target.textContent = t("confirm_delete");
-    } }, t("delete"));
+    } }, deleteArmed.has(d.id) ? t("confirm_delete") : t("delete"));
     return h("li", { class: "card dossier", "data-id": d.id },
       h("strong", {}, d.procedure_name || names.get(d.procedure_code) || d.procedure_code),
       h("span", { class: "meta" }, (d.input && d.input.full_name ? d.input.full_name + " · " : "") + statusText(d, outbox)),
@@ -328,22 +331,24 @@ function conflictView(conflicts, form, dossier) {
 
 async function showOutbox() {
   const gen = routeGen;
+  // A change taken out is never sent: the first tap says what is lost, the second removes it. The warning is
+  // kept here, not in the DOM, because any write (a sync round, the catalog refreshing) redraws the list.
+  const armed = new Map(); // seq -> what would be lost
   const draw = async () => {
     const outbox = (await readAll("outbox")).sort((a, b) => a.seq - b.seq);
     return outbox.length ? h("ul", { class: "cards" }, outbox.map((m) => h("li", { class: "card" },
       h("strong", {}, `#${m.seq} ${m.op}${m.command ? " " + m.command : ""}`),
       h("span", { class: "meta" }, Object.keys(m.changes || {}).join(", ") || m.entity_id),
-      h("button", { type: "button", class: "button secondary", "data-seq": m.seq, onclick: (e) => discard(e.target, m) },
-        t("discard")))))
+      armed.has(m.seq) ? h("p", { class: "error", role: "alert" }, t("discard_warning", { what: armed.get(m.seq) })) : null,
+      h("button", { type: "button", class: "button secondary", "data-seq": m.seq, onclick: () => discard(m) },
+        armed.has(m.seq) ? t("confirm_discard") : t("discard")))))
       : h("p", { class: "empty" }, t("outbox_empty"));
   };
-  // A change taken out is never sent: say what is lost, and remove it on the second tap only.
-  const discard = async (button, m) => {
-    if (button.dataset.armed) { await discardMutation(m.seq); return; }
-    button.dataset.armed = "1";
-    button.textContent = t("confirm_discard");
+  const discard = async (m) => {
+    if (armed.has(m.seq)) { armed.delete(m.seq); await discardMutation(m.seq); return; }
     const [what] = await describeChanges([m]);
-    button.before(h("p", { class: "error", role: "alert" }, t("discard_warning", { what })));
+    armed.set(m.seq, what);
+    box.replaceChildren(await draw());
   };
   const box = h("div", {}, await draw());
   if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, t("outbox")), box)) return;
@@ -380,6 +385,7 @@ function showSignin() {
 async function route() {
   routeGen += 1;
   redrawView = null;
+  signOutArmed = false; // the warning belongs to the screen it was shown on
   const [, kind, arg] = (location.hash || "#/").match(/^#\/(\w*)\/?(.*)$/) || [];
   if (kind === "p") await showProcedure(decodeURIComponent(arg));
   else if (kind === "d") await showDossier(arg);
