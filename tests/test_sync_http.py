@@ -250,3 +250,21 @@ def test_concurrent_pushes_to_one_dossier_are_serialised_without_losing_an_edit(
     final = owner.record(dossier_id)
     assert final["version"] == 1 + len(fields)
     assert all(final["data"][f"form.{name}"] == values[name] for name in fields)
+
+
+def test_the_status_timeline_records_every_step_for_those_who_may_see_it(server):
+    citizen = new_citizen(server)
+    device = Device(citizen)
+    dossier_id = str(uuid.uuid4())
+    device.sync([device.mutation("create", dossier_id, changes=create_changes(**VALID_FORM))])
+    device.sync([device.mutation("command", dossier_id, command="submit", args={})])
+    officer = Device(officer_api(server, "intake"))
+    officer.sync()
+    officer.sync([officer.mutation("command", dossier_id, command="request_supplement",
+                                   args={"reason": "Thiếu bản sao giấy khai sinh"})])
+    timeline = citizen.get(f"/api/dossiers/{dossier_id}/events").json()["items"]
+    assert [(e["action"], e["from_status"], e["to_status"]) for e in timeline] == [
+        ("create", None, 0), ("submit", 0, 1), ("request_supplement", 1, 5)]
+    assert timeline[2]["note"] == "Thiếu bản sao giấy khai sinh" and timeline[2]["status_name"] == "Yêu cầu bổ sung"
+    assert timeline[1]["to_unit"] == "Phường Vĩnh Yên"
+    assert new_citizen(server).get(f"/api/dossiers/{dossier_id}/events").status_code == 404

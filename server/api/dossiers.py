@@ -9,8 +9,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from server import access
-from server.dossiers import create_dossier, dossier_json, dossiers_for, visible_dossier
-from server.models import AdministrativeUnit
+from server.dossiers import STATUS_NAMES, create_dossier, dossier_json, dossiers_for, visible_dossier
+from server.models import AdministrativeUnit, DossierEvent
 from server.requests import int_param, read_json_object
 from server.sessions import CSRF_HEADER, check_csrf, current_user
 
@@ -48,7 +48,21 @@ async def get_dossier(request: Request) -> JSONResponse:
     return JSONResponse(dossier_json(await visible_dossier(user, request.path_params["id"])))
 
 
+async def get_events(request: Request) -> JSONResponse:
+    """The processing-control record (phiếu kiểm soát): the dossier's status timeline, oldest first."""
+    user = access.require(await current_user(request), "dossier.read")
+    dossier = await visible_dossier(user, request.path_params["id"])
+    events = await DossierEvent.filter(dossier_id=dossier.id).order_by("at", "id").select_related("from_unit", "to_unit")
+    return JSONResponse({"items": [{
+        "at": event.at.isoformat(), "action": event.action, "from_status": event.from_status,
+        "to_status": event.to_status, "status_name": STATUS_NAMES[event.to_status][0] if event.to_status is not None else None,
+        "from_unit": event.from_unit.name if event.from_unit_id else None,
+        "to_unit": event.to_unit.name if event.to_unit_id else None, "note": event.note,
+    } for event in events]})
+
+
 routes = [
+    Route("/api/dossiers/{id}/events", get_events, methods=["GET"]),
     Route("/api/dossiers", post_dossier, methods=["POST"]),
     Route("/api/dossiers", list_dossiers, methods=["GET"]),
     Route("/api/dossiers/{id}", get_dossier, methods=["GET"]),

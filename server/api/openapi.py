@@ -125,6 +125,10 @@ SPEC = {
             "summary": "The pages of a dossier",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
+        "/api/dossiers/{id}/events": {"get": {
+            "summary": "The processing-control record: every step with who, when, from which status and unit to which",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
         "/api/dossiers/{id}": {"get": {
             "summary": "One dossier, if the caller may see it",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
