@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
+from tests.processes import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_DATABASE_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = ADMIN_DATABASE_URL.startswith(("postgres://", "postgresql://"))
@@ -118,13 +120,7 @@ class RunningServer:
         return httpx.Client(base_url=self.url, timeout=30)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def start_server(env: dict[str, str], cwd: Path, data_dir: Path) -> RunningServer:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import stop_process
+
 ROOT = Path(__file__).resolve().parent.parent
 S3RVER_VERSION = "3.7.1"
 # tests/run exports MOTCUA_S3RVER_DIR=.venv/s3rver; elsewhere a cache under the temp folder.
@@ -53,13 +55,7 @@ class S3Server:
     extra: dict = field(default_factory=dict)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
