@@ -6,6 +6,8 @@ import { lang, pick, setLang, statusName, t } from "./i18n.js";
 import { deleteDraft, discardMutation, resolveConflict, saveDraft, startDraft, submitDossier } from "./outbox.js";
 import { events as syncEvents, requestSync, resetBackoff, session, status as sync } from "./sync.js";
 import { fold } from "./vietnamese.js";
+import { clearPages, deletePagesOf, pagesEditor } from "./pages.js";
+import { progress as uploadProgress, resetUploadBackoff, uploadPages } from "./upload.js";
 
 const view = document.getElementById("view");
 const SEARCH_SHOWN = 50;
@@ -127,6 +129,7 @@ async function signOut() {
     await s.dossiers.clear(); await s.outbox.clear(); await s.conflicts.clear();
     for (const key of ["device_id", "seq", "cursor", "lost", "user_id", "last_success"]) await s.meta.delete(key);
   });
+  await clearPages();
   Object.assign(sync, { user: null, signedIn: false, lastSuccess: null });
   location.hash = "#/";
   drawHeader();
@@ -174,7 +177,7 @@ async function dossierList() {
     const draft = d.status === 0 && !d.pending_submit;
     // Armed on the first tap; kept outside the DOM, which any write redraws.
     const remove = h("button", { type: "button", class: "button secondary", onclick: async (e) => {
-      if (deleteArmed.has(d.id)) { deleteArmed.delete(d.id); await deleteDraft(d.id); return; }
+      if (deleteArmed.has(d.id)) { deleteArmed.delete(d.id); await deleteDraft(d.id); await deletePagesOf(d.id); return; }
       deleteArmed.add(d.id);
       e.target.textContent = t("confirm_delete");
     } }, deleteArmed.has(d.id) ? t("confirm_delete") : t("delete"));
@@ -305,7 +308,9 @@ async function showDossier(id) {
         location.hash === `#/d/${id}`) route();
   };
   await drawStatus();
-  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element, submitBox || "")) return;
+  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element,
+    pagesEditor(id, detail.documents || [], { editable, progress: uploadProgress, onAdded: () => { scheduleSync(); uploadPages(); } }),
+    submitBox || "")) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   redrawView = drawStatus;
 }
@@ -440,8 +445,10 @@ async function main() {
     pending = setTimeout(() => { drawHeader(); if (redrawView) redrawView(); }, 50);
   });
   syncEvents.addEventListener("status", drawHeader);
+  // Pages go up after each sync round: the round may just have created their dossier on the server.
+  syncEvents.addEventListener("status", () => { if (!sync.running && sync.reachable) uploadPages(); });
   window.addEventListener("hashchange", route);
-  window.addEventListener("online", () => { resetBackoff(); requestSync(); refreshCatalog(); });
+  window.addEventListener("online", () => { resetBackoff(); resetUploadBackoff(); requestSync(); refreshCatalog(); });
   window.addEventListener("offline", () => requestSync()); // a real request decides, not the event
   await drawHeader();
   await route();

@@ -1,0 +1,169 @@
+// Document pages (trang giấy tờ) kept on the phone: each photo or PDF, shrunk by photo.js, is stored as a Blob
+// with its draft until the server has verified it. A database of its own, so the sync stores' schema stays as is.
+import { h } from "./formview.js";
+import { lang } from "./i18n.js";
+import { shrinkPhoto } from "./photo.js";
+import { uuid7 } from "./outbox.js";
+
+const NAME = "motcua-pages";
+let opening = null;
+
+/** Fires "change" after any committed write, so the editor redraws its pages. */
+export const pagesChanged = new EventTarget();
+
+function openPages() {
+  if (!opening) {
+    opening = new Promise((resolve, reject) => {
+      const request = indexedDB.open(NAME, 1);
+      request.onupgradeneeded = () => {
+        const store = request.result.createObjectStore("pages", { keyPath: "id" });
+        store.createIndex("dossier_id", "dossier_id");
+      };
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return opening;
+}
+
+async function run(mode, work) {
+  const db = await openPages();
+  const transaction = db.transaction(["pages"], mode);
+  const store = transaction.objectStore("pages");
+  const result = await new Promise((resolve, reject) => {
+    const request = work(store);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  await new Promise((resolve, reject) => {
+    transaction.oncomplete = resolve;
+    transaction.onerror = () => reject(transaction.error);
+    transaction.onabort = () => reject(transaction.error);
+  });
+  if (mode === "readwrite") pagesChanged.dispatchEvent(new Event("change"));
+  return result;
+}
+
+export const allPages = () => run("readonly", (s) => s.getAll());
+export const pagesOf = (dossierId) => run("readonly", (s) => s.index("dossier_id").getAll(dossierId));
+export const putPage = (page) => run("readwrite", (s) => s.put(page));
+export const deletePage = (id) => run("readwrite", (s) => s.delete(id));
+/** A deleted draft takes its pages with it. */
+export async function deletePagesOf(dossierId) {
+  for (const page of await pagesOf(dossierId)) await deletePage(page.id);
+}
+/** Sign-out on a shared phone: the pages leave with the account's dossiers. */
+export const clearPages = () => run("readwrite", (s) => s.clear());
+
+/** Shrink a chosen file and keep it: status "local" until the uploader registers it with the server. */
+export async function addPage(dossierId, document, file) {
+  const shrunk = await shrinkPhoto(file);
+  const same = (await pagesOf(dossierId)).filter((p) => p.document === document);
+  const page = {
+    id: uuid7(), dossier_id: dossierId, document, page: Math.max(0, ...same.map((p) => p.page)) + 1,
+    blob: shrunk.blob, sha256: shrunk.sha256, size: shrunk.bytes, content_type: shrunk.blob.type || "application/octet-stream",
+    width: shrunk.width, height: shrunk.height, status: "local", reject_reason: null, etags: {},
+    created_at: new Date().toISOString(),
+  };
+  await putPage(page);
+  return page;
+}
+
+const tr = (vi, en) => (lang === "en" ? en : vi);
+const mb = (bytes) => (bytes / (1024 * 1024)).toFixed(1).replace(".", lang === "en" ? "." : ",") + " MB";
+
+function statusLabel(page) {
+  if (page.status === "verified") return tr("Đã gửi và kiểm tra", "Sent and verified");
+  if (page.status === "rejected") return tr("Bị từ chối: ", "Refused: ") + (page.reject_reason || "");
+  if (page.status === "uploading") return tr("Đang tải lên…", "Uploading…");
+  return tr("Chờ gửi", "Waiting to send");
+}
+
+/**
+ * The pages section of the dossier editor: per required document a camera input, a file input and thumbnails.
+ * `progress` is the uploader's live state: {byId: Map(id -> {sent, total}), events}.
+ */
+export function pagesEditor(dossierId, documents, { editable, progress, onAdded }) {
+  const root = h("section", { class: "pages", id: "pages" });
+  const urls = [];
+  const error = h("p", { class: "error", id: "pages-error", role: "alert", hidden: true });
+
+  async function add(document, input) {
+    error.hidden = true;
+    for (const file of [...input.files]) {
+      try {
+        await addPage(dossierId, document, file);
+      } catch (problem) {
+        error.textContent = lang === "en" && problem.en ? problem.en : problem.message; // PhotoError: vi, en
+        error.hidden = false;
+      }
+    }
+    input.value = "";
+    onAdded();
+  }
+
+  function bar(id, label) {
+    return h("progress", { class: "upload-progress", id, max: 100, value: 0, "aria-label": label, hidden: true });
+  }
+  const total = bar("pages-progress", tr("Tiến độ tải lên", "Upload progress"));
+
+  async function draw() {
+    const pages = await pagesOf(dossierId);
+    for (const url of urls.splice(0)) URL.revokeObjectURL(url);
+    const used = pages.reduce((sum, p) => sum + p.size, 0);
+    root.replaceChildren(h("h2", {}, tr("Giấy tờ", "Documents")), error,
+      h("p", { class: "meta", id: "pages-space" }, tr(`Dung lượng trên máy: ${mb(used)}`, `Space used: ${mb(used)}`)),
+      total,
+      ...documents.map((d, i) => {
+        const mine = pages.filter((p) => p.document === d.name).sort((a, b) => a.page - b.page);
+        return h("div", { class: "document", "data-document": d.name }, h("h3", {}, d.name),
+          h("ul", { class: "thumbs" }, mine.map((p) => {
+            let thumb;
+            if (p.content_type.startsWith("image/")) {
+              const url = URL.createObjectURL(p.blob);
+              urls.push(url);
+              thumb = h("img", { src: url, alt: tr(`${d.name}, trang ${p.page}`, `${d.name}, page ${p.page}`), width: 96 });
+            } else thumb = h("span", { class: "pdf" }, "PDF");
+            return h("li", { class: "thumb", "data-page": p.id, "data-status": p.status }, thumb,
+              h("span", { class: p.status === "rejected" ? "error page-status" : "page-status" }, statusLabel(p)),
+              bar("progress-" + p.id, tr(`Tải lên trang ${p.page}`, `Upload of page ${p.page}`)),
+              editable && p.status !== "uploading" ? h("button", { type: "button", class: "button secondary",
+                onclick: () => deletePage(p.id) }, tr("Xoá", "Delete")) : null);
+          })),
+          editable ? h("div", { class: "actions" },
+            h("label", { class: "button", for: `camera-${i}` }, tr("Chụp ảnh", "Take a photo")),
+            h("input", { id: `camera-${i}`, class: "visually-hidden", type: "file", accept: "image/*", capture: "environment",
+              onchange: (e) => add(d.name, e.target) }),
+            h("label", { class: "button secondary", for: `file-${i}` }, tr("Chọn ảnh hoặc PDF", "Choose a photo or PDF")),
+            h("input", { id: `file-${i}`, class: "visually-hidden", type: "file", accept: "image/*,application/pdf", multiple: true,
+              onchange: (e) => add(d.name, e.target) })) : null);
+      }));
+    showProgress();
+  }
+
+  // Bars follow the uploader's bytes without redrawing the thumbnails.
+  function showProgress() {
+    let sent = 0;
+    let all = 0;
+    for (const [id, p] of progress.byId) {
+      const element = root.querySelector(`#progress-${CSS.escape(id)}`);
+      if (!element) continue;
+      element.hidden = false;
+      element.value = p.total ? Math.round((100 * p.sent) / p.total) : 0;
+      sent += p.sent;
+      all += p.total;
+    }
+    total.hidden = !all;
+    total.value = all ? Math.round((100 * sent) / all) : 0;
+  }
+
+  // Another view replaced this one: it stops listening, so listeners never pile up.
+  let shown = false;
+  const gone = () => { if (root.isConnected) shown = true; return shown && !root.isConnected; };
+  const onChange = () => { if (gone()) pagesChanged.removeEventListener("change", onChange); else draw(); };
+  const onProgress = () => { if (gone()) progress.events.removeEventListener("progress", onProgress); else showProgress(); };
+  pagesChanged.addEventListener("change", onChange);
+  progress.events.addEventListener("progress", onProgress);
+  draw();
+  return root;
+}
