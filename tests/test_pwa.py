@@ -270,6 +270,16 @@ def test_submitted_offline_it_waits_then_reaches_the_server_when_online(server, 
     assert form["full_name"] == VALID_FORM["full_name"] and form["phone"] == "0912345678"
     assert form["address"] == VALID_FORM["address"] and form["members"] == VALID_FORM["members"]
 
+    # The status timeline, as the server records it, shows on the dossier and stays readable offline.
+    phone.reload()
+    timeline = phone.locator("#timeline li")
+    timeline.filter(has_text="Mới đăng ký").wait_for()
+    assert "Phường Vĩnh Yên" in timeline.last.inner_text()
+    context.set_offline(True)
+    phone.reload()
+    phone.locator("#timeline").filter(has_text="bản lưu trên máy").wait_for()
+    assert phone.locator("#timeline li").filter(has_text="Mới đăng ký").count() == 1
+
 
 def test_a_sync_request_cut_halfway_is_retried_and_applied_once(server, context, phone):
     open_app(phone, server)

@@ -130,6 +130,7 @@ async function signOut() {
     for (const key of ["device_id", "seq", "cursor", "lost", "user_id", "last_success"]) await s.meta.delete(key);
   });
   await clearPages();
+  forgetTimelines();
   Object.assign(sync, { user: null, signedIn: false, lastSuccess: null });
   location.hash = "#/";
   drawHeader();
@@ -310,9 +311,35 @@ async function showDossier(id) {
   await drawStatus();
   if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element,
     pagesEditor(id, detail.documents || [], { editable, progress: uploadProgress, onAdded: () => { scheduleSync(); uploadPages(); } }),
-    submitBox || "")) return;
+    submitBox || "", timelineView(id, Boolean(dossier.replica)))) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   redrawView = drawStatus;
+}
+
+// The dossier's steps as the server records them (GET /api/dossiers/{id}/events). The last copy is kept on the
+// phone, under one key per dossier, so the timeline still shows offline; signing out removes them.
+const TIMELINE_PREFIX = "motcua_timeline:";
+
+function timelineView(id, onServer) {
+  const box = h("section", { id: "timeline" }, h("h2", {}, t("timeline")));
+  const draw = (items, saved) => box.replaceChildren(h("h2", {}, t("timeline")),
+    saved ? h("p", { class: "note" }, t("timeline_offline")) : "",
+    h("ol", { class: "timeline" }, items.map((e) => h("li", {},
+      h("time", { datetime: e.at }, new Date(e.at).toLocaleString(lang === "en" ? "en-GB" : "vi-VN")), " — ",
+      h("strong", {}, statusName(e.to_status ?? 0)), e.to_unit ? ` · ${e.to_unit}` : "", e.note ? ` · ${e.note}` : ""))));
+  const saved = localStorage.getItem(TIMELINE_PREFIX + id);
+  if (saved) draw(JSON.parse(saved), true);
+  if (onServer) {
+    fetchJson(`/api/dossiers/${encodeURIComponent(id)}/events`).then(({ items }) => {
+      localStorage.setItem(TIMELINE_PREFIX + id, JSON.stringify(items));
+      draw(items, false);
+    }).catch(() => {});  // offline or not yet on the server: the saved copy stays
+  }
+  return box;
+}
+
+function forgetTimelines() {
+  for (const key of Object.keys(localStorage)) if (key.startsWith(TIMELINE_PREFIX)) localStorage.removeItem(key);
 }
 
 // Side by side: the server's value and this phone's; the choice is a resolve mutation (docs/sync.md R4).

@@ -27,6 +27,8 @@ const STRINGS = {
   confirm_delete: ["Chắc chắn xoá?", "Really delete?"],
   start: ["Lập hồ sơ", "Start a dossier"],
   back: ["‹ Danh mục", "‹ Catalog"],
+  timeline: ["Quá trình giải quyết", "Processing record"],
+  timeline_offline: ["Đang xem bản lưu trên máy; mở lại khi có mạng để cập nhật.", "Saved copy; open again online to update."],
   documents: ["Thành phần hồ sơ", "Required documents"],
   processing_time: ["Thời hạn giải quyết", "Processing time"],
   days: ["{n} ngày làm việc", "{n} working days"],
