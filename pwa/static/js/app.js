@@ -350,14 +350,16 @@ function conflictView(conflicts, form, dossier) {
   };
   const show = (v) => (v === null || v === undefined ? t("empty") : typeof v === "object" ? JSON.stringify(v) : String(v));
   return h("section", { class: "conflicts" }, h("h2", {}, t("conflicts")), conflicts.map((c) => {
-    const seen = dossier.replica ? dossier.replica.data[c.field] : c.server_value;
+    // The base of the choice is the server value shown beside it: if the server moved on since, the server refuses
+    // the resolution as stale instead of overwriting a value the person never saw (docs/sync.md R4).
+    const seen = c.server_value;
     return h("div", { class: "conflict" }, h("h3", {}, label(c.field)),
       h("div", { class: "sides" },
         h("div", {}, h("small", {}, t("conflict_server")), h("p", {}, show(c.server_value))),
         h("div", {}, h("small", {}, t("conflict_device")), h("p", {}, show(c.device_value)))),
       c.resolving ? h("p", {}, t("resolving")) : h("div", { class: "actions" },
-        h("button", { type: "button", class: "button secondary", onclick: () => resolveConflict(c, c.server_value, seen).then(scheduleSync) }, t("keep_server")),
-        h("button", { type: "button", onclick: () => resolveConflict(c, c.device_value, seen).then(scheduleSync) }, t("keep_device"))));
+        h("button", { type: "button", class: "button secondary", onclick: () => resolveConflict(c, c.server_value, seen).then(sendNow) }, t("keep_server")),
+        h("button", { type: "button", onclick: () => resolveConflict(c, c.device_value, seen).then(sendNow) }, t("keep_device"))));
   }));
 }
 
@@ -429,6 +431,12 @@ async function route() {
 // -- sync triggers ------------------------------------------------------------------------------------------
 
 let syncTimer = null;
+// A choice the person made on purpose (a conflict resolved) goes now, whatever backoff earlier failures built up.
+function sendNow() {
+  resetBackoff();
+  requestSync();
+}
+
 function scheduleSync() {
   clearTimeout(syncTimer);
   syncTimer = setTimeout(requestSync, 1500);
