@@ -153,9 +153,19 @@ class Dossier(Model):
     returned_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # The office now handling it, when a receiving office forwarded it (liên thông), else the receiving unit.
+    handling_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers_handled")
+    # The deadline clock stops while a supplement or a financial obligation is awaited.
+    clock_paused_at = fields.DatetimeField(null=True)
+    apology_sent_at = fields.DatetimeField(null=True)  # văn bản xin lỗi, sent at most once
+    code_provisional = fields.BooleanField(default=False)  # issued offline without a reserved number
+    postal_submit = fields.BooleanField(default=False)  # bưu chính công ích: dossier sent by post
+    postal_return = fields.BooleanField(default=False)  # result returned by post
+    postal_consignment = fields.CharField(max_length=64, default="")  # số hiệu bưu gửi
 
     class Meta:
         table = "dossiers"
+        indexes = (("unit_id", "received_at"), ("status", "due_at"))
 
 
 class DossierEvent(Model):
@@ -195,6 +205,8 @@ class Attachment(Model):
     version = fields.IntField(default=1)  # the sync record version
     created_at = fields.DatetimeField(auto_now_add=True)
     verified_at = fields.DatetimeField(null=True)
+    # A verified document of the same owner attached again (a CCCD scan, a previous result): not re-uploaded.
+    reused_from = fields.CharField(max_length=36, null=True)
 
     class Meta:
         table = "attachments"
@@ -300,6 +312,8 @@ class PushSubscription(Model):
     auth = fields.CharField(max_length=100)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_success_at = fields.DatetimeField(null=True)
+    label = fields.CharField(max_length=200, default="")  # the browser and phone, shown in the list of devices
+    locale = fields.CharField(max_length=5, default="vi")
 
     class Meta:
         table = "push_subscriptions"
@@ -316,9 +330,15 @@ class Notification(Model):
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
+    # The event that caused it: with kind, one notice per user per event, so nothing is sent twice.
+    event = fields.ForeignKeyField("motcua.DossierEvent", null=True, related_name="notifications")
+    url = fields.CharField(max_length=300, default="")  # where a click leads in the app
+    topic = fields.CharField(max_length=32, default="")  # Web Push Topic: a newer notice replaces a waiting one
+    urgency = fields.CharField(max_length=8, default="normal")
 
     class Meta:
         table = "notifications"
+        unique_together = (("user", "event", "kind"),)
 
 
 class Rating(Model):
@@ -332,3 +352,72 @@ class Rating(Model):
 
     class Meta:
         table = "ratings"
+
+
+class Holiday(Model):
+    """A public holiday (nghỉ lễ) or a make-up working day (làm bù), announced by the government each year."""
+
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField(unique=True)
+    kind = fields.CharField(max_length=16)  # "holiday" | "makeup"
+    name = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "holidays"
+
+
+class DossierCodeCounter(Model):
+    """The daily sequence of dossier codes per receiving agency: key is "{agency code}-{yyMMdd}"."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    last_number = fields.IntField(default=0)
+
+    class Meta:
+        table = "dossier_code_counters"
+
+
+class CodeBlock(Model):
+    """Sequence numbers reserved for one field device and one day, so receipts issued offline carry final codes."""
+
+    id = fields.IntField(primary_key=True)
+    device = fields.ForeignKeyField("motcua.Device", related_name="code_blocks")
+    agency_code = fields.CharField(max_length=32)
+    day = fields.DateField()
+    first_number = fields.IntField()
+    last_number = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "code_blocks"
+
+
+class PushJob(Model):
+    """The push outbox: one delivery of one notification to one subscription, written with the status change."""
+
+    id = fields.BigIntField(primary_key=True)
+    notification = fields.ForeignKeyField("motcua.Notification", related_name="push_jobs")
+    subscription = fields.ForeignKeyField("motcua.PushSubscription", null=True, related_name="push_jobs",
+                                          on_delete=fields.SET_NULL)
+    status = fields.CharField(max_length=16, default="queued")  # queued | sending | sent | failed | gone
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "push_jobs"
+        unique_together = (("notification", "subscription"),)
+        indexes = (("status", "next_attempt_at"),)
+
+
+class RateWindow(Model):
+    """Requests counted per key (account, device or address) in a fixed window, shared by every app instance."""
+
+    key = fields.CharField(max_length=160, primary_key=True)
+    window_started = fields.DatetimeField()
+    hits = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_windows"
