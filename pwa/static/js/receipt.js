@@ -1,0 +1,111 @@
+// The receipt of a dossier taken in the field (giấy tiếp nhận hồ sơ và hẹn trả kết quả), drawn on the device
+// from what it stored when the receipt was issued: shown on screen and printed (receipt.css), with no network.
+// Once synced, the server's code and appointment replace the device's, and its own document (with a signed
+// tracking link) can be opened.
+import { read } from "./db.js";
+import { h } from "./formview.js";
+import { lang } from "./i18n.js";
+import { isProvisional } from "./officer.js";
+import { pagesOf } from "./pages.js";
+import { qrSvg } from "./qr.js";
+
+const tr = (vi, en) => (lang === "en" ? en : vi);
+const VIETNAM_OFFSET_MS = 7 * 3600 * 1000; // UTC+7 all year (no summer time)
+
+/** "HH giờ mm phút, ngày dd tháng MM năm yyyy" (DOMAIN.md, dates), in Vietnam's time. */
+export function vietnameseDateTime(iso, { time = true } = {}) {
+  if (!iso) return "";
+  const d = new Date(new Date(iso).getTime() + VIETNAM_OFFSET_MS);
+  const two = (n) => String(n).padStart(2, "0");
+  const day = `ngày ${two(d.getUTCDate())} tháng ${two(d.getUTCMonth() + 1)} năm ${d.getUTCFullYear()}`;
+  if (lang === "en") {
+    const en = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
+    return time ? `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}, ${en}` : en;
+  }
+  return time ? `${two(d.getUTCHours())} giờ ${two(d.getUTCMinutes())} phút, ${day}` : day;
+}
+
+/** The tracking link of the QR code: public tracking by code (the server's printed copy carries a signed link). */
+export const trackingUrl = (code) => `${location.origin}/track?code=${encodeURIComponent(code)}`;
+
+/** Who filed it, from the form: the name, the phone and CCCD fields, the address (by field type). */
+export function citizenOf(form, input, communeName = () => "") {
+  const byType = (type) => form.fields.find((f) => f.type === type);
+  const nameField = form.fields.find((f) => f.name === "full_name") || byType("text");
+  const address = byType("address") && input[byType("address").name];
+  return {
+    full_name: (nameField && input[nameField.name]) || "",
+    phone: (byType("phone") && input[byType("phone").name]) || "",
+    cccd: (byType("cccd") && input[byType("cccd").name]) || "",
+    address: address ? [address.detail, communeName(address.commune_code)].filter(Boolean).join(", ") : "",
+  };
+}
+
+/** The receipt view for dossier `id` (route #/receipt/<id>). */
+export async function receiptView(id) {
+  const dossier = await read("dossiers", id);
+  if (!dossier || !dossier.receipt) {
+    return [h("p", { class: "empty" }, tr("Không có giấy tiếp nhận của hồ sơ này trên máy.", "No receipt for this dossier on this phone.")),
+      h("p", {}, h("a", { href: "#/queue" }, tr("‹ Hàng đợi hồ sơ", "‹ Dossier queue")))];
+  }
+  const r = dossier.receipt;
+  const server = dossier.replica ? dossier.replica.data : null;
+  const code = (server && server.code) || dossier.code || r.code;
+  const provisional = isProvisional(code);
+  const due = (server && server.due_at) || r.due_at;
+  const received = (server && server.received_at) || r.received_at;
+  const signature = (await pagesOf(id)).find((p) => p.document === r.signature_document);
+  const signatureUrl = signature ? URL.createObjectURL(signature.blob) : null;
+  const row = (label, value, attrs = {}) => h("tr", attrs, h("th", { scope: "row" }, label), h("td", {}, value));
+
+  const paper = h("article", { class: "receipt", id: "receipt", "data-code": code },
+    h("header", { class: "receipt-heading" },
+      h("div", { class: "agency" }, h("p", {}, `ỦY BAN NHÂN DÂN ${(r.unit_name || r.unit_code || "").toUpperCase()}`),
+        h("p", { class: "strong" }, "BỘ PHẬN MỘT CỬA")),
+      h("div", { class: "nation" }, h("p", { class: "strong" }, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        h("p", { class: "motto" }, "Độc lập - Tự do - Hạnh phúc"))),
+    h("h1", {}, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
+    h("p", { class: "receipt-code" }, tr("Mã hồ sơ: ", "Dossier code: "), h("strong", { id: "receipt-code" }, code)),
+    provisional ? h("p", { class: "provisional", id: "receipt-provisional", role: "note" },
+      tr("MÃ TẠM — mã hồ sơ chính thức sẽ được cấp khi máy có mạng và đồng bộ.",
+        "PROVISIONAL CODE — the final dossier code is given when this device syncs.")) : null,
+    h("table", { class: "receipt-facts" }, h("tbody", {},
+      row(tr("Người nộp hồ sơ", "Applicant"), r.citizen.full_name, { id: "receipt-citizen" }),
+      r.citizen.cccd ? row(tr("Số định danh cá nhân", "Personal ID"), r.citizen.cccd) : null,
+      r.citizen.phone ? row(tr("Số điện thoại", "Phone"), r.citizen.phone) : null,
+      r.citizen.address ? row(tr("Địa chỉ", "Address"), r.citizen.address) : null,
+      row(tr("Thủ tục", "Procedure"), `${r.procedure_name} (${r.procedure_code})`, { id: "receipt-procedure" }),
+      row(tr("Hình thức tiếp nhận", "Channel"), tr("Tiếp nhận tại chỗ (lưu động)", "Field intake")),
+      row(tr("Thời điểm nhận hồ sơ", "Received at"), vietnameseDateTime(received), { id: "receipt-received" }),
+      row(tr("Ngày hẹn trả kết quả", "Appointment date"), due ? vietnameseDateTime(due)
+        : tr("Sẽ báo sau khi đồng bộ", "Given after syncing"), { id: "receipt-due", class: "due" }))),
+    h("h2", {}, tr("Giấy tờ đã nhận", "Documents received")),
+    h("table", { class: "receipt-documents", id: "receipt-documents" },
+      h("thead", {}, h("tr", {}, h("th", {}, "TT"), h("th", {}, tr("Tên giấy tờ", "Document")), h("th", {}, tr("Số trang", "Pages")))),
+      h("tbody", {}, r.documents.map((d, i) => h("tr", { "data-document": d.name },
+        h("td", {}, String(i + 1)), h("td", {}, d.name), h("td", { class: "pages" }, String(d.pages)))))),
+    h("div", { class: "receipt-bottom" },
+      h("figure", { class: "receipt-qr" }, qrSvg(trackingUrl(code), { label: tr(`Mã QR tra cứu hồ sơ ${code}`, `QR code to track ${code}`) }),
+        h("figcaption", {}, tr("Quét để tra cứu; nhập 4 số cuối điện thoại hoặc CCCD.",
+          "Scan to track; enter the last 4 digits of the phone or ID number."))),
+      h("div", { class: "receipt-signatures" },
+        h("div", {}, h("p", { class: "strong" }, tr("Người nộp hồ sơ", "Applicant")),
+          signatureUrl ? h("img", { src: signatureUrl, alt: tr("Chữ ký của người nộp", "Applicant's signature"), class: "signature-image" }) : null,
+          h("p", {}, r.citizen.full_name)),
+        h("div", {}, h("p", { class: "strong" }, tr("Người tiếp nhận", "Received by")),
+          h("p", { id: "receipt-officer" }, r.officer_name)))));
+
+  const synced = Boolean(dossier.replica);
+  return [
+    h("p", { class: "no-print" }, h("a", { href: "#/queue" }, tr("‹ Hàng đợi hồ sơ", "‹ Dossier queue"))),
+    h("p", { class: "no-print status-line", id: "receipt-sync" }, synced
+      ? tr("Đã đồng bộ với máy chủ.", "Synced with the server.")
+      : tr("Chưa gửi lên máy chủ — sẽ tự gửi khi có mạng.", "Not on the server yet — sent when the network returns.")),
+    paper,
+    h("div", { class: "actions no-print" },
+      h("button", { type: "button", id: "print", onclick: () => window.print() }, tr("In giấy tiếp nhận", "Print the receipt")),
+      synced ? h("a", { class: "button secondary", href: `/dossiers/${encodeURIComponent(id)}/documents/receipt`, target: "_blank",
+        rel: "noopener" }, tr("Bản của máy chủ (có chữ ký số liên kết)", "The server's copy")) : null,
+      h("a", { class: "button secondary", href: "#/intake" }, tr("Tiếp nhận hồ sơ khác", "Take another dossier"))),
+  ];
+}
