@@ -1,0 +1,206 @@
+"""Every API endpoint tried as every role, against a table of what each may do (docs/access.md).
+
+The roles are the columns of ROLES: a stranger, the citizen who owns the dossier, another citizen, an intake
+officer of the dossier's unit, an intake officer of another unit, the unit's leader and its admin. Each row
+of TABLE is one request and the status each role gets. A status says what happened to that role:
+2xx done, 400/409/422 let in but the input was refused, 401 asked to sign in, 403 not allowed, 404 not
+shown (a dossier one may not see is answered like a missing one).
+
+To add an endpoint: add a row. `{dossier}`, `{attachment}`, `{phone}` and `{uuid}` in paths and bodies are
+filled in per request; a new route missing from the table fails `test_every_api_route_is_in_the_table`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from server.app import create_app
+from server.config import load_settings
+from server.sessions import SESSION_COOKIE
+from tests.conftest import OFFICER_PASSWORD, VALID_FORM, VIET_TRI, VINH_YEN, Api, motcua_env, run_motcua, start_server, unique_phone
+
+ROLES = ("anonymous", "owner", "other_citizen", "unit_officer", "other_unit_officer", "leader", "admin")
+OFFICER_ACCOUNTS = {  # role column → (phone, role, unit); this module's own accounts on its own database
+    "unit_officer": ("0978100001", "intake", VINH_YEN),
+    "other_unit_officer": ("0978100002", "intake", VIET_TRI),
+    "leader": ("0978100003", "leader", VINH_YEN),
+    "admin": ("0978100004", "admin", VINH_YEN),
+}
+CITIZEN_PASSWORD = "mat-khau-cong-dan"
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    expected: str  # one status per role, in ROLES order
+    body: Any = None
+    note: str = ""
+
+    def statuses(self) -> dict[str, int]:
+        codes = [int(code) for code in self.expected.split()]
+        assert len(codes) == len(ROLES), self
+        return dict(zip(ROLES, codes))
+
+
+# A citizen's draft for the unit; an intake officer files the same for their own unit only (at the desk).
+NEW_DOSSIER = {"id": "{uuid}", "procedure_code": "TEST.0001", "data": VALID_FORM, "unit_code": VINH_YEN}
+PAGE = {"id": "{uuid}", "dossier_id": "{dossier}", "document": "Tờ khai", "page": 2, "sha256": "a" * 64,
+        "size": 1000, "content_type": "image/jpeg"}
+#                                     anon owner other unit else leader admin
+TABLE: list[Row] = [
+    # Open to everyone.
+    Row("GET", "/api/session", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/procedures", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/procedures/TEST.0001", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/procedures/forms?codes=TEST.0001", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/units", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/calendar", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/push/key", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/openapi.json", "200 200 200 200 200 200 200"),
+    Row("POST", "/api/track", "404 404 404 404 404 404 404", {"code": "08707-010125-9999", "digits": "1234"},
+        "tracking is public; an unknown code is 404 for all"),
+    Row("POST", "/api/session", "401 401 401 401 401 401 401", {"phone": "{phone}", "password": "sai-mat-khau"}),
+    Row("DELETE", "/api/session", "200 200 200 200 200 200 200"),
+    # Only strangers register.
+    Row("POST", "/api/accounts", "201 403 403 403 403 403 403",
+        {"phone": "{phone}", "password": "mat-khau-dai", "full_name": "Người Mới"}),
+    # Any account.
+    Row("POST", "/api/account/password", "401 400 400 400 400 400 400",
+        {"current_password": "khong-dung", "new_password": "mat-khau-moi-dai"}),
+    Row("POST", "/api/session/everywhere", "401 200 200 200 200 200 200"),
+    Row("GET", "/api/dossiers", "401 200 200 200 200 200 200"),
+    Row("POST", "/api/sync", "401 200 200 200 200 200 200", {"device_id": "dev-{uuid}", "mutations": []}),
+    Row("GET", "/api/push/subscriptions", "401 200 200 200 200 200 200"),
+    Row("POST", "/api/push/subscriptions", "401 400 400 400 400 400 400", {"endpoint": "http://not-https"}),
+    Row("DELETE", "/api/push/subscriptions/999999", "401 404 404 404 404 404 404"),
+    Row("GET", "/api/notices", "401 200 200 200 200 200 200"),
+    Row("POST", "/api/notices/999999/read", "401 404 404 404 404 404 404"),
+    Row("GET", "/api/me/documents", "401 200 200 200 200 200 200"),
+    # Creating dossiers: citizens for themselves, intake officers at the desk for a citizen.
+    Row("POST", "/api/dossiers", "401 201 201 201 403 403 403", NEW_DOSSIER),
+    # The dossier (submitted by the owner to the officers' unit): its owner and its unit's officers only.
+    Row("GET", "/api/dossiers/{dossier}", "401 200 404 200 404 200 200"),
+    Row("GET", "/api/dossiers/{dossier}/events", "401 200 404 200 404 200 200"),
+    Row("GET", "/api/dossiers/{dossier}/attachments", "401 200 404 200 404 200 200"),
+    Row("GET", "/api/dossiers/{dossier}/rating", "401 200 404 200 404 200 200"),
+    Row("POST", "/api/dossiers/{dossier}/rating", "401 400 404 403 404 403 403", {"value": 3},
+        "only the owner rates, once the dossier is returned (this one is not yet: 400)"),
+    Row("POST", "/api/dossiers/{dossier}/attachments/reuse", "401 404 404 403 404 403 403",
+        {"attachment_id": "{uuid}"}, "only the owner reuses their own pages (an unknown page: 404)"),
+    Row("POST", "/api/attachments", "401 201 404 201 404 201 201", PAGE),
+    Row("GET", "/api/attachments/{attachment}", "401 200 404 200 404 200 200"),
+    Row("GET", "/api/attachments/{attachment}/upload", "401 200 404 200 404 200 200"),
+    Row("POST", "/api/attachments/{attachment}/finalize", "401 409 404 409 404 409 409"),
+    Row("PATCH", "/api/attachments/{attachment}", "401 400 404 400 404 400 400", {}),
+    # Officers' tools.
+    Row("POST", "/api/code-blocks", "401 403 403 200 200 403 403", {"device_id": "dev-{uuid}"}),
+    Row("GET", "/api/statistics", "401 403 403 403 403 200 200"),
+    # Pages guarded by role (a page answers a stranger with the sign-in page).
+    Row("GET", "/officer", "303 403 403 200 200 200 200"),
+    Row("GET", "/statistics", "303 403 403 403 403 200 200"),
+    Row("GET", "/statistics.csv", "401 403 403 403 403 200 200"),
+]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, fresh_database):
+    """Its own database and server (limits off: the table sends many requests from one address)."""
+    data_dir = tmp_path_factory.mktemp("access-table") / "data"
+    env = motcua_env(data_dir, fresh_database(), MOTCUA_RATE_LIMITS="off")
+    run_motcua(["migrate"], env)
+    run_motcua(["seed"], env)
+    run_motcua(["catalog", "import", str(Path(__file__).parent / "data" / "catalog-test.json")], env)
+    for phone, role, unit in OFFICER_ACCOUNTS.values():
+        run_motcua(["user", "add", "--phone", phone, "--name", f"Cán bộ {role}", "--role", role, "--unit", unit,
+                    "--password", OFFICER_PASSWORD], env)
+    server = start_server(env, cwd=data_dir.parent, data_dir=data_dir)
+    clients: dict[str, Api | None] = {"anonymous": None}
+    for column in ("owner", "other_citizen"):
+        client = Api(server.url)
+        response = client.post("/api/accounts", {"phone": unique_phone(), "password": CITIZEN_PASSWORD,
+                                                 "full_name": "Nguyễn Văn Chủ"})
+        assert response.status_code == 201, response.text
+        clients[column] = client
+    for column, (phone, _, _) in OFFICER_ACCOUNTS.items():
+        client = Api(server.url)
+        client.sign_in(phone, OFFICER_PASSWORD)
+        clients[column] = client
+    owner = clients["owner"]
+    dossier = owner.post("/api/dossiers", {"id": str(uuid.uuid4()), "procedure_code": "TEST.0001", "data": VALID_FORM,
+                                           "submit": True, "unit_code": VINH_YEN})
+    assert dossier.status_code == 201, dossier.text
+    page = owner.post("/api/attachments", {**PAGE, "id": str(uuid.uuid4()), "dossier_id": dossier.json()["id"], "page": 1,
+                                           "sha256": sha256(b"x").hexdigest()})
+    assert page.status_code == 201, page.text
+    yield server, clients, {"dossier": dossier.json()["id"], "attachment": page.json()["attachment"]["id"]}
+    server.stop()
+
+
+def fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        names = {**names, "uuid": str(uuid.uuid4()), "phone": unique_phone()}
+        for name, text in names.items():
+            value = value.replace("{" + name + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {key: fill(item, names) for key, item in value.items()}
+    return value
+
+
+def as_role(server, client: Api | None) -> tuple[httpx.Client, dict[str, str]]:
+    """A copy of the role's browser for one request, so signing out in one row does not affect the next."""
+    http = httpx.Client(base_url=server.url, timeout=30, follow_redirects=False)
+    if client is None:
+        csrf = http.get("/api/session").json()["csrf_token"]
+    else:
+        for cookie in client.http.cookies.jar:
+            http.cookies.set(cookie.name, cookie.value, domain=cookie.domain, path=cookie.path)
+        csrf = client.csrf
+    return http, {"X-CSRF-Token": csrf}
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[f"{row.method} {row.path}" for row in TABLE])
+def test_each_role_gets_what_the_table_says(world, row):
+    server, clients, names = world
+    seen = {}
+    for role in ROLES:
+        http, headers = as_role(server, clients[role])
+        try:
+            response = http.request(row.method, fill(row.path, names), headers=headers,
+                                    json=fill(row.body, names) if row.body is not None else None)
+            renewed = response.cookies.get(SESSION_COOKIE)
+            if renewed and clients[role] is not None:  # a password change or "everywhere" re-signs this browser
+                clients[role].http.cookies.set(SESSION_COOKIE, renewed, domain="127.0.0.1", path="/")
+        finally:
+            http.close()
+        seen[role] = response.status_code
+    assert seen == row.statuses(), f"{row.method} {row.path}: got {seen}"
+
+
+def test_every_api_route_is_in_the_table(tmp_path):
+    from starlette.routing import Route
+
+    app = create_app(load_settings({"MOTCUA_DATA_DIR": str(tmp_path)}))  # built, not started: only its routes are read
+    tabled = {(row.method, _template(row.path)) for row in TABLE}
+    missing = []
+    for route in app.routes:
+        if not isinstance(route, Route) or not route.path.startswith("/api/"):
+            continue
+        for method in sorted(route.methods - {"HEAD"}):
+            if (method, route.path) not in tabled:
+                missing.append(f"{method} {route.path}")
+    assert not missing, f"add rows to TABLE for: {missing}"
+
+
+def _template(path: str) -> str:
+    return (path.split("?")[0].replace("{dossier}", "{id}").replace("TEST.0001", "{code}").replace("{attachment}", "{id}")
+            .replace("/999999", "/{id}"))
+

@@ -1,0 +1,81 @@
+"""Security headers on every kind of response (server/security_headers.py): pages, JSON, errors the app
+makes (401, 404, 405, 413, 429), redirects, static and hashed files, 304s, the service worker; HSTS only
+over TLS (the proxy says so with X-Forwarded-Proto, which uvicorn trusts from loopback)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+PAGE_CSP = re.compile(r"script-src 'self'(;|$)")
+
+
+def assert_document_headers(response: httpx.Response) -> None:
+    csp = response.headers["content-security-policy"]
+    assert PAGE_CSP.search(csp) and "'unsafe-inline'" not in csp and "frame-ancestors 'none'" in csp, csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    assert response.headers["permissions-policy"].startswith("camera=(self)")
+
+
+def assert_api_headers(response: httpx.Response) -> None:
+    assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["permissions-policy"] == "camera=()"
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+def test_pages_files_and_redirects(http):
+    app = http.get("/app")
+    etag = app.headers["etag"]
+    asset = re.search(r"/static/[\w/.-]+\.[0-9a-f]{10}\.js", app.text).group(0)
+    responses = {
+        "page": http.get("/"), "catalog page": http.get("/procedures"), "app shell": app,
+        "not modified": http.get("/app", headers={"If-None-Match": etag}),
+        "service worker": http.get("/sw.js"), "manifest": http.get("/manifest.webmanifest"),
+        "hashed asset": http.get(asset), "plain static file": http.get("/static/app.css"),
+        "redirect": http.get("/dossiers"), "page not found": http.get("/khong-co-trang-nay"),
+        "method not allowed page": http.delete("/procedures"), "health": http.get("/healthz"),
+        "head": http.head(asset),
+    }
+    assert responses["not modified"].status_code == 304 and responses["redirect"].status_code == 303
+    for kind, response in responses.items():
+        try:
+            assert_document_headers(response)
+        except (AssertionError, KeyError) as error:
+            raise AssertionError(f"{kind} ({response.status_code} {response.url.path}): {error!r}") from None
+
+
+def test_json_answers_and_errors(http, citizen):
+    responses = {
+        "ok": http.get("/api/procedures"),
+        "401": http.get("/api/dossiers"),
+        "403 csrf": http.post("/api/session", json={}),
+        "404": citizen.get("/api/dossiers/00000000-0000-0000-0000-000000000000"),
+        "404 route": http.get("/api/khong-co"),
+        "405": http.delete("/api/procedures"),
+        "413": citizen.post("/api/dossiers", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                            headers={"content-type": "application/json"}),
+        "sync": citizen.post("/api/sync", {"device_id": "headers-test", "mutations": []}),
+    }
+    assert responses["413"].status_code == 413 and responses["401"].status_code == 401
+    for kind, response in responses.items():
+        try:
+            assert_api_headers(response)
+        except (AssertionError, KeyError) as error:
+            raise AssertionError(f"{kind} ({response.status_code}): {error!r}") from None
+
+
+def test_hsts_only_over_tls(http):
+    assert "strict-transport-security" not in http.get("/").headers
+    for path in ("/", "/api/procedures", "/healthz"):
+        over_tls = http.get(path, headers={"X-Forwarded-Proto": "https"})
+        assert over_tls.headers["strict-transport-security"].startswith("max-age=31536000")
