@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dossier.read": frozenset({CITIZEN, *OFFICER_ROLES}),
     "officer.area": frozenset(OFFICER_ROLES),
     "dossier.receive": frozenset({INTAKE, LEADER}),
+    "code_block.reserve": frozenset({INTAKE}),  # dossier-code numbers for a field device (docs/workflow.md)
     "dossier.process": frozenset({SPECIALIST, LEADER}),
     "dossier.assign": frozenset({LEADER}),
     "statistics.read": frozenset({LEADER, ADMIN}),
@@ -47,14 +48,15 @@ def require(user: User | None, action: str) -> User:
 
 
 def can_see_dossier(user: User | None, dossier: Dossier) -> bool:
-    """A citizen sees only their own dossiers; an officer only their unit's (drafts stay private)."""
+    """A citizen sees only their own dossiers; an officer only their unit's (drafts stay private): the unit that
+    received it, or the unit now handling it after a transfer (liên thông)."""
     if user is None:
         return False
     if user.role == CITIZEN:
         return dossier.owner_id == user.id
     if dossier.status == 0:
         return dossier.owner_id == user.id
-    return user.unit_id is not None and dossier.unit_id == user.unit_id
+    return user.unit_id is not None and user.unit_id in (dossier.unit_id, dossier.handling_unit_id)
 
 
 def sync_scopes(user: User) -> set[str]:

@@ -94,6 +94,10 @@ class Assets:
 
         return MODULE_SPECIFIER.sub(replace, text)
 
+    def rewrite_imports(self, path: str, text: str) -> str:
+        """A file served under its own name (the module service worker) importing hashed modules."""
+        return self._rewrite_imports(path, text)
+
     def url(self, path: str) -> str:
         """The hashed URL of a file under pwa/static; templates call it as asset("js/app.js")."""
         return self._by_path[path.lstrip("/")].url

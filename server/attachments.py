@@ -8,6 +8,7 @@ Only a verified page counts; the office cannot receive a dossier while a page is
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime, timezone
 
@@ -16,7 +17,7 @@ from tortoise.transactions import in_transaction
 from server import access
 from server.attachment_check import MAX_FILE_SIZE, verify_object
 from server.errors import ApiError
-from server.models import CITIZEN, Attachment, Dossier, User
+from server.models import CITIZEN, INTAKE, LEADER, SPECIALIST, Attachment, Dossier, User
 from server.storage import (
     PART_SIZE,
     ObjectNotFound,
@@ -41,6 +42,16 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # after the dossier) and during a supplement; the unit's officers while they handle it.
 OWNER_STATUSES = frozenset({0, 1, 5})
 OFFICER_STATUSES = frozenset({1, 2, 4, 5})
+# The result (kết quả giải quyết) is attached by an officer of the unit handling the dossier, while it is being
+# processed or once processed; nobody else may name a page so (docs/workflow.md "Assignment").
+RESULT_DOCUMENT = "Kết quả giải quyết"
+RESULT_STATUSES = frozenset({4, 9})
+RESULT_MAKERS = frozenset({INTAKE, SPECIALIST, LEADER})
+
+
+def is_result_document(name: object) -> bool:
+    return isinstance(name, str) and unicodedata.normalize("NFC", name).strip().casefold() in (
+        RESULT_DOCUMENT.casefold(), "kết quả")
 
 
 def unavailable() -> ApiError:
@@ -54,12 +65,14 @@ def _bad(code: str, vi: str, en: str, status: int = 400) -> ApiError:
     return ApiError(status, code, vi, en)
 
 
-async def _dossier_for_adding(user: User, dossier_id: object) -> Dossier:
+async def _dossier_for_adding(user: User, dossier_id: object, document: object = None) -> Dossier:
     from server.dossiers import visible_dossier
 
     if not isinstance(dossier_id, str) or len(dossier_id) > 36:
         raise _bad("invalid_id", "Mã hồ sơ không hợp lệ.", "Invalid dossier id.")
     dossier = await visible_dossier(user, dossier_id)
+    if is_result_document(document):
+        return _dossier_for_result(user, dossier)
     owner = dossier.owner_id == user.id
     if owner and dossier.status in OWNER_STATUSES:
         return dossier
@@ -108,7 +121,7 @@ async def register(user: User, body: dict, storage: Storage) -> tuple[Attachment
                        "This file id is already used for another file.", status=409)
         await access_attachment(user, existing)
         return existing, await upload_target(existing, storage)
-    dossier = await _dossier_for_adding(user, meta["dossier_id"])
+    dossier = await _dossier_for_adding(user, meta["dossier_id"], meta["document"])
     async with in_transaction():
         # Lock the dossier so two registrations cannot both pass the per-dossier total.
         await Dossier.select_for_update().get(id=dossier.id)
@@ -206,6 +219,117 @@ async def finalize(user: User, attachment: Attachment, body: dict, storage: Stor
     return row
 
 
+async def move_page(user: User, attachment: Attachment, body: dict) -> Attachment:
+    """Renumber a page (the owner reordering a document's pages), while the owner may still add pages."""
+    unknown = sorted(set(body) - {"page"})
+    if unknown:
+        raise _bad("invalid_field", f"Chỉ đổi được số trang (page), không đổi được {unknown[0]}.",
+                   f"Only page can be changed, not {unknown[0]}.")
+    page = body.get("page")
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_PAGES:
+        raise _bad("invalid_page", f"Số trang phải từ 1 đến {MAX_PAGES}.", f"page must be 1 to {MAX_PAGES}.")
+    dossier = await access_attachment(user, attachment)  # 404 for a file the caller cannot see
+    if dossier.owner_id != user.id:
+        raise _bad("not_owner", "Chỉ người nộp hồ sơ được sắp xếp lại các trang giấy tờ.",
+                   "Only the dossier's owner can reorder its pages.", status=403)
+    if dossier.status not in OWNER_STATUSES:
+        raise _bad("not_editable", "Hồ sơ ở trạng thái này không sắp xếp lại được giấy tờ.",
+                   "The pages of this dossier cannot be reordered in its current state.", status=409)
+    async with in_transaction():
+        row = await Attachment.select_for_update().get(id=attachment.id)
+        if row.page != page:
+            row.page = page
+            row.version += 1
+            await row.save(update_fields=["page", "version"])
+            await _log(row, dossier)
+    return row
+
+
+def _dossier_for_result(user: User, dossier: Dossier) -> Dossier:
+    if user.role not in RESULT_MAKERS or user.unit_id != (dossier.handling_unit_id or dossier.unit_id):
+        raise _bad("not_result_maker", "Chỉ cán bộ của đơn vị đang xử lý hồ sơ được đính kèm kết quả giải quyết.",
+                   "Only an officer of the office handling the dossier can attach its result.", status=403)
+    if dossier.status not in RESULT_STATUSES:
+        raise _bad("not_editable", "Chỉ đính kèm kết quả khi hồ sơ đang xử lý hoặc đã xử lý xong.",
+                   "The result can be attached only while the dossier is processed or once it is.", status=409)
+    if user.role == SPECIALIST and dossier.assigned_to_id not in (None, user.id):
+        raise _bad("not_assigned", "Hồ sơ đã được giao cho cán bộ khác xử lý.",
+                   "The dossier is assigned to another officer.", status=409)
+    return dossier
+
+
+# -- reusing a verified document (Circular 01/2023/TT-VPCP: a citizen is not asked again) -------------------
+
+MAX_REUSABLE = 200
+
+
+async def reusable_documents(user: User) -> list[Attachment]:
+    """The citizen's verified pages from their own dossiers, one per content (SHA-256), the newest first."""
+    rows = await (Attachment.filter(dossier__owner_id=user.id, status="verified")
+                  .order_by("-verified_at", "-created_at").limit(MAX_REUSABLE * 5))
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        if row.sha256 not in seen:
+            seen.add(row.sha256)
+            unique.append(row)
+    return unique[:MAX_REUSABLE]
+
+
+def _unknown_document() -> ApiError:
+    return _bad("unknown_document", "Không tìm thấy giấy tờ này trong các giấy tờ đã xác minh của bạn.",
+                "No such verified document among yours.", status=404)
+
+
+async def reuse(user: User, dossier_id: object, body: dict) -> tuple[Attachment, bool]:
+    """Attach one of the owner's verified pages to another of their dossiers: a new verified page pointing at
+    the same stored object (objects are addressed by SHA-256, so nothing is uploaded or stored again).
+    Returns the page and whether it was created now (a repeated request with the same id creates nothing)."""
+    source_id = body.get("attachment_id")
+    if not isinstance(source_id, str) or not 0 < len(source_id) <= 36:
+        raise _bad("invalid_id", "Hãy chọn giấy tờ muốn dùng lại.", "Choose the document to reuse.")
+    try:
+        new_id = str(uuid.UUID(str(body["id"]))) if body.get("id") is not None else str(uuid.uuid4())
+    except ValueError:
+        raise _bad("invalid_id", "Mã tệp trên thiết bị không hợp lệ (cần dạng UUID).", "The file id must be a UUID.") from None
+    page = body.get("page", 1)
+    if isinstance(page, bool) or not isinstance(page, int) or not 1 <= page <= MAX_PAGES:
+        raise _bad("invalid_page", f"Số trang phải từ 1 đến {MAX_PAGES}.", f"page must be 1 to {MAX_PAGES}.")
+    document = body.get("document")
+    if document is not None and (not isinstance(document, str) or not document.strip() or len(document) > 300):
+        raise _bad("invalid_document", "Hãy chọn giấy tờ (thành phần hồ sơ) mà trang này thuộc về.",
+                   "Name the required document this page belongs to (at most 300 characters).")
+    dossier = await _dossier_for_adding(user, dossier_id, document)
+    if dossier.owner_id != user.id:
+        raise _bad("not_owner", "Chỉ người nộp hồ sơ được dùng lại giấy tờ của mình cho hồ sơ.",
+                   "Only the dossier's owner can reuse their documents in it.", status=403)
+    source = await Attachment.get_or_none(id=source_id).select_related("dossier")
+    if source is None or source.dossier.owner_id != user.id or source.status != "verified":
+        raise _unknown_document()  # the same answer for "missing" and "someone else's"
+    if document is None and is_result_document(source.document):
+        raise _bad("invalid_document", "Hãy chọn giấy tờ (thành phần hồ sơ) của hồ sơ mới mà kết quả cũ này thay cho.",
+                   "Name the required document of the new dossier that this earlier result stands for.")
+    existing = await Attachment.get_or_none(id=new_id)
+    if existing is not None:
+        if (existing.dossier_id, existing.reused_from) != (dossier.id, source.id):
+            raise _bad("attachment_exists", "Mã tệp này đã được dùng cho một tệp khác.",
+                       "This file id is already used for another file.", status=409)
+        return existing, False
+    async with in_transaction():
+        await Dossier.select_for_update().get(id=dossier.id)
+        used = sum(await Attachment.filter(dossier_id=dossier.id).exclude(status="rejected").values_list("size", flat=True))
+        if used + source.size > MAX_DOSSIER_BYTES:
+            raise _bad("dossier_too_large",
+                       f"Tổng dung lượng giấy tờ của hồ sơ vượt {MAX_DOSSIER_BYTES // (1024 * 1024)} MB.",
+                       f"The dossier's documents exceed {MAX_DOSSIER_BYTES // (1024 * 1024)} MB in total.", status=413)
+        attachment = await Attachment.create(
+            id=new_id, dossier_id=dossier.id, uploader=user, document=(document or source.document).strip(),
+            page=page, sha256=source.sha256, size=source.size, content_type=source.content_type, status="verified",
+            thumbnail_key=source.thumbnail_key, verified_at=datetime.now(timezone.utc), reused_from=source.id)
+        await _log(attachment, dossier)
+    return attachment, True
+
+
 async def pending_count(dossier_id: str) -> int:
     return await Attachment.filter(dossier_id=dossier_id, status="pending").count()
 
@@ -214,19 +338,20 @@ def attachment_data(attachment: Attachment) -> dict:
     return {"dossier_id": attachment.dossier_id, "document": attachment.document, "page": attachment.page,
             "sha256": attachment.sha256, "size": attachment.size, "content_type": attachment.content_type,
             "status": attachment.status, "reject_code": attachment.reject_code or None,
-            "reject_reason": attachment.reject_reason or None}
+            "reject_reason": attachment.reject_reason or None, "reused_from": attachment.reused_from}
 
 
 async def attachment_record(attachment: Attachment) -> Record:
     dossier = await Dossier.get(id=attachment.dossier_id)
     return Record("attachment", attachment.id, attachment.version, attachment_data(attachment),
-                  dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status))
+                  dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status, dossier.handling_unit_id))
 
 
 async def _log(attachment: Attachment, dossier: Dossier) -> None:
     """Devices learn a page's state by sync, like any record (docs/sync.md): registered, verified, rejected."""
     await append_change("attachment", attachment.id, attachment.version,
-                        dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status), None)
+                        dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status, dossier.handling_unit_id),
+                        None)
 
 
 async def attachment_json(attachment: Attachment, storage: Storage, *, with_links: bool) -> dict:

@@ -79,12 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     uimp.add_argument("files", nargs="*", type=Path, help="default: the shipped files")
     uimp.set_defaults(handler=cmd_units_import)
 
+    holidays = commands.add_parser("holidays", help="public holidays and make-up days").add_subparsers(
+        metavar="ACTION")
+    himp = holidays.add_parser("import", help="add or correct holidays and make-up days from a JSON file")
+    himp.add_argument("file", nargs="?", type=Path, help="default: the shipped server/data/holidays.json")
+    himp.set_defaults(handler=cmd_holidays_import)
+
     storage = commands.add_parser("storage", help="the attachment store").add_subparsers(metavar="ACTION")
     storage.add_parser("init", help="create the bucket and set its CORS rules for direct uploads").set_defaults(
         handler=cmd_storage_init)
 
+    demo = commands.add_parser("demo", help="fill a year of realistic demo dossiers for the statistics (after seed)")
+    demo.add_argument("--dossiers", type=int, default=87_000, help="how many (default 87,000: the seeds' 2020 figure)")
+    demo.add_argument("--year", type=int, help="the year received (default: this year, up to now)")
+    demo.add_argument("--seed", type=int, default=2020, help="random seed: the same seed gives the same dossiers")
+    demo.set_defaults(handler=cmd_demo)
+
     vapid = commands.add_parser("vapid", help="Web Push keys").add_subparsers(metavar="ACTION")
     vapid.add_parser("generate", help="print a new VAPID key pair (PEM)").set_defaults(handler=cmd_vapid_generate)
+
+    worker = commands.add_parser("worker", help="send queued push notifications (several may run; docs/push.md)")
+    worker.add_argument("--concurrency", type=int, default=32, help="push requests in flight (default 32)")
+    worker.add_argument("--until-idle", action="store_true", help="stop once nothing is due")
+    worker.set_defaults(handler=cmd_worker)
     return parser
 
 
@@ -126,6 +143,10 @@ def cmd_serve(settings: Settings, args) -> int:
     async def check() -> None:
         await db.connect(settings)
         await db.disconnect()
+
+    from server.working_time import check_settings
+
+    check_settings()  # working hours and cut-off for deadlines (docs/workflow.md "Deadlines")
 
     asyncio.run(check())
     address = settings.public_url or f"http://{args.host}:{args.port}"
@@ -212,6 +233,18 @@ def cmd_units_import(settings: Settings, args) -> int:
     return 0
 
 
+def cmd_holidays_import(settings: Settings, args) -> int:
+    from server.holidays import DEFAULT_HOLIDAYS, HolidaysError, import_holidays
+
+    path = args.file or DEFAULT_HOLIDAYS
+    try:
+        report = run(lambda: import_holidays(path), settings)
+    except HolidaysError as error:
+        raise CommandError(str(error)) from None
+    print(f"motcua: {report.added} new, {report.changed} changed, {report.unchanged} unchanged day(s) from {path}")
+    return 0
+
+
 def cmd_storage_init(settings: Settings, args) -> int:
     from server.storage import StorageError, init_bucket
 
@@ -221,6 +254,29 @@ def cmd_storage_init(settings: Settings, args) -> int:
         raise CommandError(str(error)) from None
     for line in lines:
         print(f"motcua: {line}")
+    return 0
+
+
+def cmd_worker(settings: Settings, args) -> int:
+    from server.push.worker import run_command
+
+    return run_command(settings, concurrency=args.concurrency, until_idle=args.until_idle)
+
+
+def cmd_demo(settings: Settings, args) -> int:
+    import time
+
+    from server.demo import DemoError, generate
+
+    started = time.monotonic()
+    try:
+        report = run(lambda: generate(args.dossiers, args.year, args.seed, progress=print), settings)
+    except DemoError as error:
+        raise CommandError(str(error)) from None
+    channels = ", ".join(f"{name} {count:,}" for name, count in sorted(report.by_channel.items()))
+    print(f"motcua: {report.dossiers:,} demo dossiers received {report.start} to {report.end} ({channels}); "
+          f"{report.returned:,} returned, {report.pending:,} pending, {report.ratings:,} ratings, "
+          f"{report.events:,} events in {time.monotonic() - started:.0f} s. See /statistics.")
     return 0
 
 

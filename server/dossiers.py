@@ -6,6 +6,8 @@ import copy
 import uuid
 from datetime import date
 
+from tortoise.expressions import Q
+
 from server import access
 from server.errors import ApiError
 from server.forms import validate
@@ -111,13 +113,15 @@ async def dossiers_for(user: User, limit: int, offset: int) -> list[Dossier]:
     if user.role == "citizen":
         query = Dossier.filter(owner_id=user.id)
     else:
-        query = Dossier.filter(unit_id=user.unit_id, status__gt=DRAFT) if user.unit_id else Dossier.filter(id="")
-    return await (query.select_related("procedure_version__procedure", "unit")
+        # The unit that received it or, after a transfer, the unit handling it (access.can_see_dossier).
+        query = (Dossier.filter(Q(unit_id=user.unit_id) | Q(handling_unit_id=user.unit_id), status__gt=DRAFT)
+                 if user.unit_id else Dossier.filter(id=""))
+    return await (query.select_related("procedure_version__procedure", "unit", "handling_unit")
                   .order_by("-created_at").offset(offset).limit(limit))
 
 
 async def visible_dossier(user: User | None, dossier_id: str) -> Dossier:
-    dossier = await Dossier.get_or_none(id=dossier_id).select_related("procedure_version__procedure", "unit")
+    dossier = await Dossier.get_or_none(id=dossier_id).select_related("procedure_version__procedure", "unit", "handling_unit")
     if dossier is None or not access.can_see_dossier(user, dossier):
         # The same answer for "missing" and "not yours": ids of others' dossiers are not revealed.
         raise ApiError(404, "unknown_dossier", "Không tìm thấy hồ sơ này trong các hồ sơ bạn được xem.",
@@ -134,4 +138,16 @@ def dossier_json(dossier: Dossier) -> dict:
             "data": dossier.data, "version": dossier.version,
             "submitted_at": dossier.submitted_at.isoformat() if dossier.submitted_at else None,
             "due_at": dossier.due_at.isoformat() if dossier.due_at else None,
-            "created_at": dossier.created_at.isoformat()}
+            "created_at": dossier.created_at.isoformat(),
+            "substatus": dossier.substatus, "code_provisional": dossier.code_provisional,
+            "received_at": _iso(dossier.received_at), "returned_at": _iso(dossier.returned_at),
+            "assigned_to": dossier.assigned_to_id,
+            # After a transfer (liên thông) the office now handling it; null while the receiving unit handles it.
+            "handling_unit": {"code": dossier.handling_unit.code, "name": dossier.handling_unit.name}
+            if dossier.handling_unit_id else None,
+            "postal": {"submit": dossier.postal_submit, "return": dossier.postal_return,
+                       "consignment": dossier.postal_consignment}}
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None

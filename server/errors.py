@@ -36,3 +36,32 @@ def forbidden() -> ApiError:
 async def api_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)
     return JSONResponse(error.to_json(), status_code=error.status, headers=error.headers)
+
+
+# Connection failures to the database (restarting, failing over, out of connections) are not the request's
+# fault and pass: the devices retry a 503 with Retry-After and lose nothing (docs/operations.md).
+DATABASE_DOWN_RETRY_SECONDS = 5
+
+
+def database_unavailable_errors() -> tuple[type[Exception], ...]:
+    from tortoise.exceptions import DBConnectionError
+
+    errors: list[type[Exception]] = [DBConnectionError, ConnectionError]
+    try:
+        import asyncpg
+
+        errors += [asyncpg.exceptions.PostgresConnectionError, asyncpg.exceptions.CannotConnectNowError,
+                   asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.InterfaceError]
+    except ImportError:  # SQLite only
+        pass
+    return tuple(errors)
+
+
+async def database_unavailable_handler(request: Request, error: Exception) -> JSONResponse:
+    error = ApiError(503, "database_unavailable",
+                     "Máy chủ tạm thời không kết nối được cơ sở dữ liệu. Dữ liệu trên máy bạn vẫn được giữ; "
+                     "ứng dụng sẽ tự thử lại sau ít giây.",
+                     "The server cannot reach its database for a moment. Your data is kept on your phone; "
+                     "the app will try again in a few seconds.",
+                     headers={"Retry-After": str(DATABASE_DOWN_RETRY_SECONDS)})
+    return JSONResponse(error.to_json(), status_code=503, headers=error.headers)

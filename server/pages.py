@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from server import access, accounts
+from server import access, accounts, rate_limits
 from server.api.session import client_address
 from server.catalog import LEVELS, current_version, search_procedures
 from server.dossiers import STATUS_NAMES, dossiers_for
@@ -74,10 +74,13 @@ async def signin_page(request: Request) -> Response:
     next_url = _safe_next(form.get("next"))
     try:
         check_csrf(request, form.get(CSRF_FIELD))
+        await rate_limits.check_sign_in(request, form.get("phone"))
         user = await accounts.sign_in(form.get("phone"), form.get("password"), client_address(request))
     except ApiError as error:
-        return await render(request, "signin.html", status=error.status, error=_message(request, error),
+        page = await render(request, "signin.html", status=error.status, error=_message(request, error),
                             phone=str(form.get("phone", ""))[:20], next=next_url)
+        page.headers.update(error.headers or {})  # Retry-After on 429
+        return page
     response = RedirectResponse(next_url or ("/officer" if user.role != "citizen" else "/dossiers"), status_code=303)
     start_session(request, response, user)
     return response
@@ -89,10 +92,13 @@ async def signup_page(request: Request) -> Response:
     form = await request.form()
     try:
         check_csrf(request, form.get(CSRF_FIELD))
+        await rate_limits.check(request, "signup")
         user = await accounts.register_citizen(form.get("phone"), form.get("password"), form.get("full_name"))
     except ApiError as error:
-        return await render(request, "signup.html", status=error.status, error=_message(request, error),
+        page = await render(request, "signup.html", status=error.status, error=_message(request, error),
                             phone=str(form.get("phone", ""))[:20], full_name=str(form.get("full_name", ""))[:100])
+        page.headers.update(error.headers or {})  # Retry-After on 429
+        return page
     response = RedirectResponse("/dossiers", status_code=303)
     start_session(request, response, user)
     return response

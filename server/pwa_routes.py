@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -46,18 +47,62 @@ class Release:
         self.assets = Assets(static_dir)
         env = Environment(loader=FileSystemLoader(str(templates_dir)), autoescape=select_autoescape(["html"]))
         env.globals["asset"] = self.assets.url
-        modules = sorted(a.url for a in self.assets.all() if a.path.startswith("js/") and a.path.endswith(".js"))
+        # Modules that app.js imports only on demand (the officers' screens) are neither preloaded nor precached:
+        # a citizen's phone on 2G never downloads them; an officer's app fetches them while online (docs/pwa.md).
+        self.on_demand = on_demand_modules(static_dir, "js/app.js")
+        modules = sorted(a.url for a in self.assets.all()
+                         if a.path.startswith("js/") and a.path.endswith(".js") and a.path not in self.on_demand)
         # modulepreload: every module is asked for at once, not one import level per round trip on 2G.
         self.shell = env.get_template("app.html").render(modules=modules).encode()
         manifest = json.loads((static_dir / "manifest.webmanifest").read_text(encoding="utf-8"))
         for icon in manifest.get("icons", []):
             icon["src"] = self.assets.url(icon["src"].removeprefix("/static/"))
         self.manifest = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
-        self.precache = [SHELL_URL] + sorted(a.url for a in self.assets.all() if a.path.endswith((".js", ".css")))
+        # Style sheets of server-rendered pages (documents, statistics) are not the app's: only the shell's own.
+        self.precache = [SHELL_URL] + sorted(
+            a.url for a in self.assets.all()
+            if (a.path.endswith(".js") and a.path not in self.on_demand)
+            or (a.path.endswith(".css") and a.url.encode() in self.shell))
         self.version = hashlib.sha256(self.assets.digest().encode() + self.shell).hexdigest()[:12]
         header = (f"self.__PRECACHE = {json.dumps(self.precache)};\n"
+                  f"self.__ON_DEMAND = {json.dumps(sorted(self.assets.url(path) for path in self.on_demand))};\n"
                   f"self.__VERSION = {json.dumps(self.version)};\n")
-        self.service_worker = header.encode() + (static_dir / "sw.js").read_bytes()
+        # sw.js is a module worker: its `import … from "./js/sync.js"` points at the hashed module.
+        worker = self.assets.rewrite_imports("sw.js", (static_dir / "sw.js").read_text(encoding="utf-8"))
+        self.service_worker = header.encode() + worker.encode()
+
+
+STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;(]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""",
+                           re.MULTILINE)
+DYNAMIC_IMPORT = re.compile(r"""\bimport\s*\(\s*["'](\.{1,2}/[^"']+)["']\s*\)""")
+
+
+def _imports(static_dir: Path, path: str, pattern: re.Pattern) -> set[str]:
+    text = (static_dir / path).read_text(encoding="utf-8")
+    folder = PurePosixPath(path).parent
+    found = set()
+    for match in pattern.finditer(text):
+        target = next(group for group in match.groups() if group)
+        found.add(os.path.normpath(str(folder / target)).replace(os.sep, "/"))
+    return found
+
+
+def _static_closure(static_dir: Path, roots: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        path = todo.pop()
+        if path not in seen:
+            seen.add(path)
+            todo.extend(_imports(static_dir, path, STATIC_IMPORT) - seen)
+    return seen
+
+
+def on_demand_modules(static_dir: Path, entry: str) -> set[str]:
+    """Modules reached only through the entry's `import("./x.js")`, not through its static imports."""
+    eager = _static_closure(static_dir, {entry})
+    dynamic = set().union(*(_imports(static_dir, path, DYNAMIC_IMPORT) for path in eager))
+    return _static_closure(static_dir, dynamic) - eager
 
 
 def _send(request: Request, body: bytes, media_type: str, cache: str, gzipped: bytes | None = None,

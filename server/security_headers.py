@@ -18,10 +18,13 @@ HEADERS = [
 
 
 # JSON answers are never rendered as documents: the strictest short policy suffices, and a phone on 2G
-# pays for every header byte of every sync round.
+# pays for every header byte of every sync round. Referrer and permissions policies still go on every
+# response (issue 8), in their shortest forms: nothing may be sent onward, no feature may be used.
 API_HEADERS = [
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"permissions-policy", b"camera=()"),
 ]
 
 

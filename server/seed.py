@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.catalog import import_catalog
+from server.holidays import load_shipped_holidays_if_empty
 from server.models import AdministrativeUnit, Procedure, User
 from server.passwords import hash_password
 from server.units import DEFAULT_FILES, UNITS_DIR, import_units_file
@@ -42,6 +43,7 @@ async def seed() -> dict:
     for name in DEFAULT_FILES:
         await import_units_file(UNITS_DIR / name)
     await import_catalog()
+    await load_shipped_holidays_if_empty()  # holidays and make-up days for deadlines (docs/workflow.md)
     unit = await demo_unit()
     for account in DEMO_ACCOUNTS:
         if await User.filter(phone=account.phone).exists():

@@ -74,11 +74,15 @@ async def unit_code(unit_id: int | None) -> str | None:
     return _unit_codes[unit_id]
 
 
-def dossier_scopes(owner_id: int | None, unit_id: int | None, status: int) -> frozenset[str]:
-    """A draft is its owner's alone; once submitted the unit's officers see it too (docs/access.md)."""
+def dossier_scopes(owner_id: int | None, unit_id: int | None, status: int,
+                   handling_unit_id: int | None = None) -> frozenset[str]:
+    """A draft is its owner's alone; once submitted the unit's officers see it too, and after a transfer
+    (liên thông) the handling unit's officers as well (docs/access.md)."""
     scopes = {f"user:{owner_id}"} if owner_id else set()
     if status != 0 and unit_id:
         scopes.add(f"unit:{unit_id}")
+    if status != 0 and handling_unit_id:
+        scopes.add(f"unit:{handling_unit_id}")
     return frozenset(scopes)
 
 
@@ -101,11 +105,21 @@ async def dossier_record(dossier: Dossier) -> Record:
         "received_at": _iso(dossier.received_at),
         "due_at": _iso(dossier.due_at),
         "returned_at": _iso(dossier.returned_at),
+        # Transfer and postal channel (docs/workflow.md): absent when unused, so they cost nothing on the wire.
+        "handling_unit_id": dossier.handling_unit_id,
+        "handling_unit_code": await unit_code(dossier.handling_unit_id),
+        "postal_submit": dossier.postal_submit or None,
+        "postal_return": dossier.postal_return or None,
+        "postal_consignment": dossier.postal_consignment or None,
+        # Deadlines and codes (docs/workflow.md "Deadlines", "Dossier codes").
+        "code_provisional": dossier.code_provisional or None,
+        "clock_paused_at": _iso(dossier.clock_paused_at),
+        "apology_sent_at": _iso(dossier.apology_sent_at),
     }
     data.update({FORM_PREFIX + name: value for name, value in (dossier.data or {}).items()})
     data = {name: value for name, value in data.items() if value is not None}
     return Record("dossier", dossier.id, dossier.version, data,
-                  dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status))
+                  dossier_scopes(dossier.owner_id, dossier.unit_id, dossier.status, dossier.handling_unit_id))
 
 
 async def save_dossier_record(record: Record, *, new: bool = False) -> None:
@@ -126,6 +140,13 @@ async def save_dossier_record(record: Record, *, new: bool = False) -> None:
         "received_at": _parse_time(data.get("received_at")),
         "due_at": _parse_time(data.get("due_at")),
         "returned_at": _parse_time(data.get("returned_at")),
+        "handling_unit_id": data.get("handling_unit_id"),
+        "postal_submit": bool(data.get("postal_submit")),
+        "postal_return": bool(data.get("postal_return")),
+        "postal_consignment": data.get("postal_consignment") or "",
+        "code_provisional": bool(data.get("code_provisional")),
+        "clock_paused_at": _parse_time(data.get("clock_paused_at")),
+        "apology_sent_at": _parse_time(data.get("apology_sent_at")),
         "data": form,
         "version": record.version,
     }

@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 from server.models import CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, Attachment, DossierEvent, Procedure
+from server import assignment, deadlines, postal, transfer
 from server.forms import validate
 from server.sync_store import FORM_PREFIX, dossier_scopes, procedure_version, procedure_version_id
 from sync.model import Actor, Record
@@ -51,19 +52,34 @@ _step("withdraw", (SUBMITTED, RECEIVED, PROCESSING, SUPPLEMENT, PAYMENT), {OWNER
 _step("receive", (SUBMITTED,), {INTAKE, LEADER}, RECEIVED)
 _step("refuse", (SUBMITTED,), {INTAKE, LEADER}, REFUSED, needs_reason=True)
 _step("start", (RECEIVED,), {SPECIALIST, LEADER}, PROCESSING)
-_step("request_supplement", (SUBMITTED, RECEIVED, PROCESSING), {INTAKE, SPECIALIST, LEADER}, SUPPLEMENT,
-      substatus=SUPPLEMENT_REQUESTED, needs_reason=True)
+_step("request_supplement", (SUBMITTED, RECEIVED, PROCESSING, SUPPLEMENT), {INTAKE, SPECIALIST, LEADER}, SUPPLEMENT,
+      substatus=SUPPLEMENT_REQUESTED, needs_reason=True)  # from 5 only once sent: still incomplete, asked again
 _step("accept_supplement", (SUPPLEMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSING)
+# The citizen sends the supplement (gửi bổ sung): only from the sub-state "requested" (checked in apply_command).
+_step("send_supplement", (SUPPLEMENT,), {OWNER}, SUPPLEMENT, substatus=SUPPLEMENT_SENT)
 _step("request_payment", (PROCESSING,), {SPECIALIST, LEADER}, PAYMENT, needs_reason=True)
 _step("payment_done", (PAYMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSING)
 _step("stop", (PROCESSING, WITHDRAWAL), {LEADER}, STOPPED, needs_reason=True)
 _step("finish", (PROCESSING,), {SPECIALIST, LEADER}, RESULT_READY)
 _step("return", (RESULT_READY,), {INTAKE, LEADER}, RETURNED)
+# Steps that keep the status (docs/workflow.md "Assignment", "Transfer", "Postal"): see DossierPolicy._handling.
+for _status in (RECEIVED, PROCESSING, SUPPLEMENT, PAYMENT):
+    _step("assign", (_status,), {LEADER}, _status)
+for _status in (RECEIVED, PROCESSING):
+    _step("forward", (_status,), {INTAKE, LEADER}, _status, needs_reason=True)
+for _status in (SUBMITTED, RECEIVED, PROCESSING, SUPPLEMENT, PAYMENT, RESULT_READY):
+    _step("record_postal", (_status,), {INTAKE, LEADER}, _status)
+KEEPS_STATUS = frozenset({"assign", "forward", "record_postal"})
+# The apology with a new appointment (docs/workflow.md "Deadlines"): keeps the status; server/deadlines.py.
+for _status in deadlines.OPEN_STATUSES:
+    _step("apologise", (_status,), {SPECIALIST, LEADER}, _status, needs_reason=True)
 
 CITIZEN_EDITABLE = frozenset({DRAFT, SUPPLEMENT})
 OFFICER_EDITABLE = frozenset({SUBMITTED, RECEIVED, PROCESSING})
 OFFICER_EDITORS = frozenset({INTAKE, SPECIALIST, LEADER})
-CREATE_FIELDS = frozenset({"procedure_code", "unit_code", "channel"})
+# What a field device states when it receives a dossier on the spot (docs/workflow.md "Field intake").
+FIELD_INTAKE_FIELDS = frozenset({"received_at", "code"})
+CREATE_FIELDS = frozenset({"procedure_code", "unit_code", "channel", *postal.CHOICES, *FIELD_INTAKE_FIELDS})
 CHANNELS = frozenset({"online", "direct", "postal", "field"})
 
 
@@ -76,8 +92,9 @@ def is_owner(actor: Actor, record: Record) -> bool:
 
 
 def is_unit_officer(actor: Actor, record: Record) -> bool:
+    """An officer of the unit that received the dossier or, after a transfer, of the unit handling it."""
     return actor.role in OFFICER_EDITORS and actor.unit_id is not None and \
-        str(record.data.get("unit_id")) == actor.unit_id
+        actor.unit_id in (str(record.data.get("unit_id")), str(record.data.get("handling_unit_id")))
 
 
 def now_iso() -> str:
@@ -110,8 +127,9 @@ def _first_error(errors) -> Rejection:
 class DossierPolicy:
     entities = frozenset({"dossier"})
 
-    def __init__(self, commune_codes: set[str]) -> None:
+    def __init__(self, commune_codes: set[str], device_id: str | None = None) -> None:
         self.commune_codes = commune_codes
+        self.device_id = device_id  # the pushing device: its reserved dossier-code blocks (server/dossier_codes.py)
 
     def _validate(self, form: dict, values: Mapping[str, Any], *, complete: bool):
         _, errors = validate(form, _form_values(values), commune_exists=self.commune_codes.__contains__,
@@ -147,9 +165,18 @@ class DossierPolicy:
         channel = values.get("channel", "online")
         if channel not in CHANNELS:
             return _no("invalid_channel", "Kênh nộp hồ sơ không hợp lệ.", "Unknown channel.")
+        chosen = postal.choices(values)
+        if isinstance(chosen, Rejection):
+            return chosen
+        if channel == "postal" and actor.role != CITIZEN:
+            added["postal_submit"] = True  # a dossier that came by post (bưu chính công ích)
         if actor.role == CITIZEN:
             if channel != "online":
                 return _no("invalid_channel", "Công dân chỉ nộp trực tuyến từ ứng dụng.", "Citizens file online.")
+            stated = sorted(FIELD_INTAKE_FIELDS & set(values))
+            if stated:
+                return _no("field_readonly", f"Không được đặt trường {stated[0]} khi tạo hồ sơ.",
+                           f"The field {stated[0]} cannot be set when creating a dossier.")
             added.update(owner_id=int(actor.user_id), status=DRAFT, channel="online")
             errors = self._validate(form, values, complete=False)
         else:
@@ -162,6 +189,12 @@ class DossierPolicy:
             errors = self._validate(form, values, complete=True)
         if errors:
             return _first_error(errors)
+        if actor.role == INTAKE:
+            # Received on the spot: receipt time, dossier code and appointment (server/deadlines.py).
+            received = await deadlines.field_intake(unit, procedure, values, self.device_id)
+            if isinstance(received, Rejection):
+                return received
+            added.update(received)
         return added
 
     async def check_update(self, actor: Actor, record: Record, fields: frozenset[str]) -> Rejection | None:
@@ -184,7 +217,7 @@ class DossierPolicy:
                        "The dossier has been sent: the form can be edited only as a draft or when a supplement "
                        "is requested.")
         if is_unit_officer(actor, record) and status in OFFICER_EDITABLE:
-            return None
+            return assignment.check_officer_step(actor, record, None)
         return _no("not_editable", "Bạn không sửa được hồ sơ này ở trạng thái hiện tại.",
                    "You cannot edit this dossier in its current state.")
 
@@ -201,6 +234,10 @@ class DossierPolicy:
         if not allowed:
             return _no("forbidden", "Bạn không có quyền thực hiện thao tác này với hồ sơ này.",
                        "You may not do this to this dossier.")
+        if not (OWNER in step.roles and is_owner(actor, record)):
+            refused = assignment.check_officer_step(actor, record, command)
+            if refused is not None:
+                return refused
         reason = args.get("reason")
         if step.needs_reason and not (isinstance(reason, str) and reason.strip() and len(reason) <= 2000):
             return _no("reason_required", "Vui lòng ghi rõ lý do (tối đa 2000 ký tự).",
@@ -210,17 +247,66 @@ class DossierPolicy:
             changes.update(await self._submission(record, args) or {})
             if "rejection" in changes:
                 return changes["rejection"]
-        elif command == "receive":
+        elif command == "request_supplement" and status == SUPPLEMENT and \
+                record.data.get("substatus") != SUPPLEMENT_SENT:
+            return _no("supplement_not_sent", "Đang chờ công dân gửi bổ sung; chưa thể yêu cầu bổ sung lần nữa.",
+                       "The citizen has not sent the supplement yet; it cannot be requested again.")
+        elif command == "send_supplement":
+            if record.data.get("substatus") != SUPPLEMENT_REQUESTED:
+                return _no("supplement_already_sent", "Hồ sơ bổ sung đã được gửi; hãy chờ cơ quan xem xét.",
+                           "The supplement has already been sent; wait for the office to review it.")
+            form = await _form_of(record.data["procedure_code"], record.data["procedure_version"])
+            errors = self._validate(form or {"fields": []}, record.data, complete=True)  # as submit does
+            if errors:
+                return _first_error(errors)
+        elif command in ("receive", "accept_supplement"):
             waiting = await Attachment.filter(dossier_id=record.id, status="pending").count()
             if waiting:
+                what_vi = "tiếp nhận" if command == "receive" else "nhận hồ sơ bổ sung"
+                what_en = "received" if command == "receive" else "accepted"
                 return _no("files_pending", f"Hồ sơ còn {waiting} tệp giấy tờ đang được gửi lên; "
-                           "chưa thể tiếp nhận cho đến khi tệp đến đủ.",
-                           f"{waiting} document file(s) are still being uploaded; the dossier can be received "
+                           f"chưa thể {what_vi} cho đến khi tệp đến đủ.",
+                           f"{waiting} document file(s) are still being uploaded; the dossier can be {what_en} "
                            "once they have arrived.")
-            changes["received_at"] = now_iso()
+            if command == "receive":
+                changes["received_at"] = now_iso()
         elif command == "return":
             changes["returned_at"] = now_iso()
+        handled = await self._handling(actor, record, command, args)
+        if isinstance(handled, Rejection):
+            return handled
+        changes.update(handled)
+        # The wait for the citizen ends when they send the supplement: the clock runs again from then, as on
+        # accept_supplement when the supplement came on paper (the office's review is the office's time).
+        timing = await deadlines.on_command(record, "accept_supplement" if command == "send_supplement" else command,
+                                            args)  # code, appointment, clock stops, apology
+        if isinstance(timing, Rejection):
+            return timing
+        changes.update(timing)
         return changes
+
+    async def _handling(self, actor: Actor, record: Record, command: str,
+                        args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
+        """Assignment, transfer and the postal channel (server/assignment.py, transfer.py, postal.py)."""
+        keep = {"status": record.data["status"], "substatus": record.data.get("substatus")} \
+            if command in KEEPS_STATUS else {}
+        if command == "start":
+            return assignment.start(actor, record)
+        if command == "assign":
+            result = await assignment.assign(actor, record, args)
+        elif command == "forward":
+            result = await transfer.forward(record, args)
+        elif command == "record_postal":
+            result = postal.record_postal(record, args)
+        elif command == "return":
+            result = postal.returning(record, args)
+        elif command == "submit":
+            result = postal.choices(args)
+            if isinstance(result, dict) and result.get("postal_submit", record.data.get("postal_submit")):
+                result["channel"] = "postal"  # the paper dossier travels by post: counted as the postal channel
+        else:
+            return {}
+        return result if isinstance(result, Rejection) else {**keep, **result}
 
     async def _submission(self, record: Record, args: Mapping[str, Any]) -> dict[str, Any]:
         """Submitting checks the whole form, required fields included, against the version it was drafted on."""
@@ -243,21 +329,33 @@ class DossierPolicy:
         return changes
 
     def scopes(self, record: Record) -> frozenset[str]:
-        return dossier_scopes(record.data.get("owner_id"), record.data.get("unit_id"), record.data["status"])
+        return dossier_scopes(record.data.get("owner_id"), record.data.get("unit_id"), record.data["status"],
+                              record.data.get("handling_unit_id"))
 
     async def after_write(self, store: Store, actor: Actor, before: Record | None, after: Record,
                           mutation: Mutation) -> None:
         if mutation.op == "command":
-            await record_event(actor, before, after, mutation.command or "", mutation.args.get("reason"))
+            note = await assignment.event_note(mutation.command or "", before, after, mutation.args.get("reason"))
+            await record_event(actor, before, after, mutation.command or "", note)
+            if mutation.command == "forward":
+                await transfer.announce_pages(after)
         elif before is None:
             await record_event(actor, None, after, "create", None)
 
 
-async def record_event(actor: Actor, before: Record | None, after: Record, action: str, note: object) -> None:
-    """The processing-control record (phiếu kiểm soát): one append-only event per step, in the step's transaction."""
-    await DossierEvent.create(
+async def record_event(actor: Actor, before: Record | None, after: Record, action: str, note: object) -> DossierEvent:
+    """The processing-control record (phiếu kiểm soát): one append-only event per step, in the step's transaction.
+
+    The step's notices (inbox and push outbox, server/notices.py) are written with it, so they commit with it."""
+    from server.notices import notify_for_event
+
+    event = await DossierEvent.create(
         dossier_id=after.id, actor_id=int(actor.user_id), action=action,
         from_status=before.data["status"] if before else None, to_status=after.data["status"],
-        from_unit_id=before.data.get("unit_id") if before else None, to_unit_id=after.data.get("unit_id"),
+        # The unit handling it before and after: they differ only when the step was a transfer (liên thông).
+        from_unit_id=(before.data.get("handling_unit_id") or before.data.get("unit_id")) if before else None,
+        to_unit_id=after.data.get("handling_unit_id") or after.data.get("unit_id"),
         note=note if isinstance(note, str) else "",
     )
+    await notify_for_event(event, after, before)
+    return event

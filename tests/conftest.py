@@ -94,11 +94,17 @@ class Officer:
 
 OFFICER_PASSWORD = "canbo-thu-nghiem"
 VINH_YEN, VIET_TRI = "08707", "07900"  # two wards of Phú Thọ since 1 July 2025
+PHU_THO = "25"  # the province: a commune forwards to its offices (liên thông)
 OFFICERS = {
     "intake": Officer("0977000001", "Cán bộ Vĩnh Yên", "intake", VINH_YEN),
     "intake_elsewhere": Officer("0977000002", "Cán bộ Việt Trì", "intake", VIET_TRI),
     "leader": Officer("0977000003", "Lãnh đạo Vĩnh Yên", "leader", VINH_YEN),
     "admin": Officer("0977000004", "Quản trị Vĩnh Yên", "admin", VINH_YEN),
+    # Processing, assignment and transfer (tests/test_assignment.py, tests/test_transfer.py).
+    "specialist": Officer("0977000011", "Chuyên viên Vĩnh Yên Một", "specialist", VINH_YEN),
+    "specialist2": Officer("0977000012", "Chuyên viên Vĩnh Yên Hai", "specialist", VINH_YEN),
+    "province_leader": Officer("0977000021", "Lãnh đạo Sở Phú Thọ", "leader", PHU_THO),
+    "province_specialist": Officer("0977000022", "Chuyên viên Sở Phú Thọ", "specialist", PHU_THO),
 }
 
 # A complete, valid form for TEST.0001 (tests/data/catalog-test.json).
@@ -142,11 +148,17 @@ def start_server(env: dict[str, str], cwd: Path, data_dir: Path) -> RunningServe
     raise AssertionError(f"server did not answer within 60 s: {Path(log.name).read_text()}")
 
 
+SUITE_RATE_LIMITS = ",".join(f"{action}.{scope}=100000/60" for action in ("signin", "signup", "track", "sync")
+                             for scope in ("account", "device", "address"))
+
+
 @pytest.fixture(scope="session")
 def seeded_env(tmp_path_factory, fresh_database):
     """Environment of a migrated and seeded motcua instance with an officer in a second unit."""
     data_dir = tmp_path_factory.mktemp("instance") / "data"
-    env = motcua_env(data_dir, fresh_database())
+    # The whole suite signs the same officers in from one address, far more often than a person would: the limits
+    # stay on (their code runs on every request) but high; tests/test_rate_limits.py checks them at real levels.
+    env = motcua_env(data_dir, fresh_database(), MOTCUA_RATE_LIMITS=SUITE_RATE_LIMITS)
     run_motcua(["migrate"], env)
     run_motcua(["seed"], env)
     run_motcua(["catalog", "import", str(ROOT / "tests" / "data" / "catalog-test.json")], env)

@@ -221,3 +221,87 @@ def test_on_s3_uploads_go_straight_to_the_store_and_a_down_store_answers_503(tmp
             server.stop()
     finally:
         moto.stop()
+
+
+def officer_command(officer: Api, dossier_id: str, command: str, **args) -> dict:
+    body = {"device_id": f"dev-{uuid.uuid4().hex[:10]}", "cursor": None, "mutations": [
+        {"mutation_id": str(uuid.uuid4()), "seq": 1, "entity": "dossier", "entity_id": dossier_id,
+         "op": "command", "command": command, "args": args}]}
+    return officer.post("/api/sync", body).json()["results"][0]
+
+
+def test_the_owner_reorders_pages_after_upload_and_nobody_else_can(server):
+    api, dossier_id = citizen_with_draft(server.url)
+    ids = []
+    for seed, page in ((31, 1), (32, 2)):
+        photo = jpeg(seed=seed)
+        registered = register(api, dossier_id, photo, page=page).json()
+        put(server.url, registered["upload"], photo)
+        assert finalize(api, registered["attachment"]["id"]).json()["status"] == "verified"
+        ids.append(registered["attachment"]["id"])
+    first, second = ids
+
+    # Swapped by two PATCHes, as the app sends them; each bumps the record's version so devices learn of it.
+    before = api.get(f"/api/attachments/{first}").json()["version"]
+    moved = api.send("PATCH", f"/api/attachments/{first}", {"page": 2})
+    assert moved.status_code == 200 and moved.json()["page"] == 2 and moved.json()["version"] == before + 1
+    assert api.send("PATCH", f"/api/attachments/{second}", {"page": 1}).status_code == 200
+    items = api.get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]
+    assert [(i["id"], i["page"]) for i in items] == [(second, 1), (first, 2)]
+
+    # Bad input changes nothing and says what to do.
+    for body, code in (({"page": 0}, "invalid_page"), ({"page": "2"}, "invalid_page"), ({"page": 101}, "invalid_page"),
+                       ({"page": 1, "document": "Khác"}, "invalid_field")):
+        refused = api.send("PATCH", f"/api/attachments/{first}", body)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == code, body
+    # Another citizen does not see the file at all; the unit's officer sees it but cannot reorder it.
+    stranger, _ = citizen_with_draft(server.url)
+    assert stranger.send("PATCH", f"/api/attachments/{first}", {"page": 1}).status_code == 404
+    submitted = api.post("/api/dossiers", {"procedure_code": "TEST.0001", "data": VALID_FORM, "unit_code": VINH_YEN,
+                                           "submit": True}).json()
+    photo = jpeg(seed=33)
+    registered = register(api, submitted["id"], photo).json()
+    put(server.url, registered["upload"], photo)
+    finalize(api, registered["attachment"]["id"])
+    officer = officer_api(server, "intake")
+    refused = officer.send("PATCH", f"/api/attachments/{registered['attachment']['id']}", {"page": 3})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "not_owner"
+    # Without the CSRF token nothing moves either.
+    raw = httpx.patch(f"{server.url}/api/attachments/{first}", json={"page": 5}, cookies=api.http.cookies)
+    assert raw.status_code == 403
+    assert [(i["id"], i["page"]) for i in api.get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]] == [
+        (second, 1), (first, 2)]
+
+
+def test_pages_are_taken_during_a_requested_supplement_and_not_once_it_is_processed(server):
+    api, _ = citizen_with_draft(server.url)
+    submitted = api.post("/api/dossiers", {"procedure_code": "TEST.0001", "data": VALID_FORM, "unit_code": VINH_YEN,
+                                           "submit": True}).json()
+    first = jpeg(seed=41)
+    registered = register(api, submitted["id"], first).json()
+    put(server.url, registered["upload"], first)
+    finalize(api, registered["attachment"]["id"])
+    officer = officer_api(server, "intake")
+    assert officer_command(officer, submitted["id"], "receive")["status"] == "applied"
+    # Received and being processed: the citizen can no longer add pages.
+    late = register(api, submitted["id"], jpeg(seed=42))
+    assert late.status_code == 409 and late.json()["error"]["code"] == "not_editable"
+
+    assert officer_command(officer, submitted["id"], "request_supplement",
+                           reason="Thiếu bản sao giấy khai sinh")["status"] == "applied"
+    assert api.get(f"/api/dossiers/{submitted['id']}").json()["status"] == 5  # yêu cầu bổ sung
+    extra = jpeg(seed=43)
+    added = register(api, submitted["id"], extra, document="Giấy khai sinh", page=1)
+    assert added.status_code == 201, added.text
+    put(server.url, added.json()["upload"], extra)
+    assert finalize(api, added.json()["attachment"]["id"]).json()["status"] == "verified"
+    assert api.send("PATCH", f"/api/attachments/{added.json()['attachment']['id']}", {"page": 2}).status_code == 200
+    pages = api.get(f"/api/dossiers/{submitted['id']}/attachments").json()["items"]
+    assert sorted((p["document"], p["page"], p["status"]) for p in pages) == [
+        ("Giấy khai sinh", 2, "verified"), ("Tờ khai", 1, "verified")]
+
+    assert officer_command(officer, submitted["id"], "accept_supplement")["status"] == "applied"
+    closed = register(api, submitted["id"], jpeg(seed=44))
+    assert closed.status_code == 409 and closed.json()["error"]["code"] == "not_editable"
+    frozen = api.send("PATCH", f"/api/attachments/{added.json()['attachment']['id']}", {"page": 1})
+    assert frozen.status_code == 409 and frozen.json()["error"]["code"] == "not_editable"

@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -181,6 +182,12 @@ def test_manifest_icons_and_service_worker_meet_the_install_criteria(server, pho
         response = http.get(url, headers={"accept-encoding": "gzip"})
         assert response.status_code == 200 and "immutable" in response.headers["cache-control"]
         assert response.headers.get("content-encoding") == "gzip"
+    # The officers' screens are neither precached nor preloaded: a citizen's first visit never downloads them.
+    shell = http.get("/app").text
+    for officer_module in ("/js/queue.", "/js/intake.", "/js/receipt.", "/js/qr.", "/js/signature."):
+        assert not any(officer_module in url for url in precache) and officer_module not in shell
+    on_demand = json.loads(worker.text.split("self.__ON_DEMAND = ", 1)[1].split(";\n", 1)[0])
+    assert any("/js/queue." in url for url in on_demand)
 
     phone.goto(server.url + "/app")
     script = phone.evaluate("navigator.serviceWorker.ready.then(r => r.active.scriptURL)")
@@ -580,3 +587,102 @@ def test_a_one_field_edit_comes_back_as_a_version_and_the_round_stays_under_1_kb
     on_server = citizen_api(server, citizen, NEW_PASSWORD).get(f"/api/dossiers/{dossier_id}").json()
     assert dossier["replica"]["version"] == change["version"] == on_server["version"]
     assert dossier["replica"]["data"]["form.full_name"] == on_server["data"]["full_name"] == "Lý Văn Hai"
+
+
+def test_background_sync_sends_a_dossier_submitted_offline_with_no_page_open(server, context, phone):
+    number = new_citizen(server)
+    open_app(phone, server)
+    sign_in(phone, number, NEW_PASSWORD)
+    context.set_offline(True)
+    phone.reload()
+    phone.get_by_text("Đang ngoại tuyến").wait_for()
+    dossier_id = start_draft(phone)
+    fill_valid_form(phone)
+    phone.get_by_role("button", name="Nộp hồ sơ").click()
+    phone.locator("#status").filter(has_text="Chờ gửi").wait_for()
+    assert [m["op"] for m in idb(phone, "outbox")][-1] == "command"
+    phone.close()
+
+    # No page of the app is open: a blank tab only, through which DevTools reaches the service worker.
+    blank = context.new_page()
+    cdp = context.new_cdp_session(blank)
+    registrations: list[dict] = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    deadline = time.monotonic() + 20
+    while not any(r["scopeURL"].startswith(server.url) for r in registrations) and time.monotonic() < deadline:
+        blank.evaluate("1")  # lets Playwright deliver the DevTools events
+    registration = next(r for r in registrations if r["scopeURL"].startswith(server.url) and not r["isDeleted"])
+    citizen = citizen_api(server, number, NEW_PASSWORD)
+    assert citizen.get(f"/api/dossiers/{dossier_id}").status_code == 404  # nothing has reached the server yet
+
+    context.set_offline(False)
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": server.url, "registrationId": registration["registrationId"],
+                                                  "tag": "motcua-outbox", "lastChance": False})
+    deadline = time.monotonic() + 30
+    sent = lambda answer: answer.status_code == 200 and answer.json()["status"] == 1  # noqa: E731 - created, then submitted
+    answer = citizen.get(f"/api/dossiers/{dossier_id}")
+    while not sent(answer) and time.monotonic() < deadline:
+        blank.evaluate("1")  # polling the server for the result, not a fixed wait
+        answer = citizen.get(f"/api/dossiers/{dossier_id}")
+    assert sent(answer), f"Background Sync did not send the outbox: {answer.status_code} {answer.text[:200]}"
+    dossier = answer.json()
+    assert dossier["status"] == 1 and dossier["unit"]["code"] == VALID_FORM["address"]["commune_code"]
+    assert dossier["data"]["full_name"] == VALID_FORM["full_name"]
+
+    # The worker applied the answer to the phone's own copy: opened with no network (so the page itself cannot
+    # sync), the app shows the dossier as sent, with nothing left in the outbox.
+    context.set_offline(True)
+    again = context.new_page()
+    again.goto(server.url + "/app#/d/" + dossier_id)
+    again.locator("#status").filter(has_text="Mới đăng ký").wait_for()
+    assert idb(again, "outbox") == []
+
+
+def test_the_receiving_office_is_chosen_among_the_units_of_the_procedures_level(server, context, phone):
+    open_app(phone, server)
+    # A province-level procedure (đổi giấy phép lái xe): the provinces, defaulting to the address's province.
+    phone.get_by_label("Tìm thủ tục").fill("doi giay phep lai xe")
+    phone.get_by_role("link", name="Đổi giấy phép lái xe").click()
+    phone.get_by_role("button", name="Lập hồ sơ").click()
+    phone.locator("#f-driver_residence-commune").wait_for()
+    offices = phone.locator("#unit option").evaluate_all("(options) => options.map(o => o.value).filter(Boolean)")
+    assert offices == ["25"]  # Tỉnh Phú Thọ: the one province of the seeded units, no commune
+    phone.locator("#f-driver_residence-filter").fill("vinh yen")
+    phone.locator("#f-driver_residence-commune").select_option(VALID_FORM["address"]["commune_code"])
+    expect(phone.locator("#unit")).to_have_value("25")
+    assert "Tỉnh Phú Thọ" in phone.locator("#unit option:checked").inner_text()
+
+    # A commune-level procedure: the communes, defaulting to the address's own commune.
+    phone.goto(server.url + "/app#/")
+    start_draft(phone)
+    communes = phone.locator("#unit option").evaluate_all("(options) => options.map(o => o.value).filter(Boolean)")
+    assert len(communes) > 100 and "25" not in communes and VALID_FORM["address"]["commune_code"] in communes
+    fill_valid_form(phone)
+    expect(phone.locator("#unit")).to_have_value(VALID_FORM["address"]["commune_code"])
+
+
+def test_every_form_comes_in_bulk_and_any_procedure_can_then_be_drafted_offline(server, context, phone):
+    asked: list[str] = []
+    phone.on("request", lambda request: asked.append(request.url) if "/api/procedures" in request.url else None)
+    open_app(phone, server)
+    procedures = idb(phone, "procedures")
+    details = idb(phone, "details")
+    assert sorted(d["code"] for d in details) == sorted(p["code"] for p in procedures)
+    assert all(d["form"]["fields"] and d["version"] == p["version"] for d, p in
+               zip(sorted(details, key=lambda d: d["code"]), sorted(procedures, key=lambda p: p["code"])))
+    forms = [url for url in asked if "/api/procedures/forms?codes=" in url]
+    assert forms and len(forms) == -(-len(procedures) // 100)
+    assert not [url for url in asked if "/api/procedures/" in url and "/forms?" not in url], "a form was asked alone"
+
+    # A later visit asks only for the forms whose version changed: none.
+    asked.clear()
+    phone.reload()
+    phone.locator("body[data-ready]").wait_for(state="attached")
+    assert not [url for url in asked if "/forms?" in url]
+    context.set_offline(True)
+    phone.reload()
+    phone.get_by_label("Tìm thủ tục").fill("doanh nghiep tu nhan")
+    phone.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân").click()
+    phone.get_by_role("button", name="Lập hồ sơ").click()
+    phone.locator("#f-company_name").wait_for()

@@ -1,8 +1,8 @@
 """One storage suite, three backends: the local folder, moto and s3rver (real S3 servers on loopback).
 
 Bytes travel over HTTP with httpx as a browser would send them: to the S3 server for the S3 backends, and
-to a minimal test-only Starlette app for the file backend (the app's real /files routes are written
-elsewhere; this one uses the same FileStorage helpers they are meant to use).
+to the real motcua app (server/app.py, its /files routes, on a migrated database: used upload links are
+recorded there) for the file backend.
 """
 
 from __future__ import annotations
@@ -20,58 +20,17 @@ from unittest import mock
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
-from server.config import Settings, StorageSettings
+from server import db
+from server.app import create_app
+from server.config import Settings, StorageSettings, load_settings
 from server.storage import (MiB, PART_SIZE, FileStorage, InvalidToken, ObjectNotFound, S3Storage, StorageUnavailable,
-                            StorageUnsupported, TokenExpired, UploadRejected, content_disposition, init_bucket,
-                            key_for, staging_key)
+                            StorageUnsupported, TokenExpired, UploadRejected, init_bucket, key_for, staging_key)
+from tests.conftest import motcua_env, run_motcua
 from tests.s3_servers import START, S3Server
 
 SECRET = "s" * 48
 PUBLIC_URL = "https://motcua.example.vn"
-
-
-# --- a stand-in for the app's /files routes ------------------------------------------------------
-
-def local_file_routes(storage: FileStorage) -> Starlette:
-    used_nonces: set[str] = set()
-
-    async def upload(request: Request) -> Response:
-        try:
-            grant = storage.verify_upload_token(request.path_params["token"])
-        except InvalidToken as error:
-            return Response(str(error), status_code=403)
-        if grant.nonce in used_nonces:
-            return Response("the link was already used", status_code=403)
-        try:
-            if grant.part_number is None:
-                await storage.write_stream(grant.key, request.stream(), grant.max_size)
-                headers = {}
-            else:
-                etag = await storage.write_part(grant.key, grant.upload_id, grant.part_number, request.stream(),
-                                                grant.max_size)
-                headers = {"ETag": f'"{etag}"'}
-        except UploadRejected as error:
-            return Response(str(error), status_code=413)
-        used_nonces.add(grant.nonce)  # only after success: a cut upload may retry with the same link
-        return Response(status_code=200, headers=headers)
-
-    async def download(request: Request) -> Response:
-        try:
-            grant = storage.verify_download_token(request.path_params["token"])
-            chunks = await storage.open_read(grant.key)
-        except InvalidToken as error:
-            return Response(str(error), status_code=403)
-        except ObjectNotFound:
-            return Response("not found", status_code=404)
-        headers = {"Content-Disposition": content_disposition(grant.filename)} if grant.filename else {}
-        return StreamingResponse(chunks, media_type=grant.content_type or "application/octet-stream", headers=headers)
-
-    return Starlette(routes=[Route("/files/upload/{token}", upload, methods=["PUT"]),
-                             Route("/files/download/{token}", download, methods=["GET"])])
 
 
 # --- backends ------------------------------------------------------------------------------------
@@ -83,12 +42,18 @@ class Backend:
     checks_expiry: bool
     has_list_parts: bool
     app: Starlette | None = None
+    settings: Settings | None = None
 
     async def send(self, method: str, url: str, content: bytes = b"", headers: dict | None = None) -> httpx.Response:
         if url.startswith("/"):  # a signed local URL, relative to the app
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://motcua.test") as client:
-                return await client.request(method, url, content=content, headers=headers)
+            # The app's lifespan would connect the database; ASGITransport does not run it, so connect here.
+            await db.connect(self.settings, shared=True)
+            try:
+                transport = httpx.ASGITransport(app=self.app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://motcua.test") as client:
+                    return await client.request(method, url, content=content, headers=headers)
+            finally:
+                await db.disconnect()
         async with httpx.AsyncClient(timeout=30) as client:
             return await client.request(method, url, content=content, headers=headers)
 
@@ -115,12 +80,23 @@ def make_bucket(server: S3Server) -> S3Storage:
     return S3Storage(settings)
 
 
+@pytest.fixture(scope="module")
+def files_database(tmp_path_factory, fresh_database) -> str:
+    """A migrated database for the real app's /files routes (SQLite, or PostgreSQL with DATABASE_URL)."""
+    url = fresh_database()
+    run_motcua(["migrate"], motcua_env(tmp_path_factory.mktemp("files-db"), url))
+    return url
+
+
 @pytest.fixture(params=["file", "moto", "s3rver"])
 def backend(request, tmp_path) -> Backend:
     if request.param == "file":
-        (tmp_path / "blobs").mkdir()
-        storage = FileStorage(tmp_path / "blobs", secret_key=SECRET)
-        return Backend("file", storage, checks_expiry=True, has_list_parts=True, app=local_file_routes(storage))
+        # The real app with the embedded default: its FileStorage under this test's own data folder.
+        settings = load_settings(motcua_env(tmp_path / "data", request.getfixturevalue("files_database"),
+                                            SECRET_KEY=SECRET))
+        app = create_app(settings)
+        assert isinstance(app.state.storage, FileStorage)
+        return Backend("file", app.state.storage, checks_expiry=True, has_list_parts=True, app=app, settings=settings)
     server = request.getfixturevalue("s3_servers")[request.param]
     return Backend(request.param, make_bucket(server), server.checks_expiry, server.has_list_parts)
 

@@ -133,7 +133,7 @@ def kind_of(url: str) -> str:
     if path == "/api/procedures":
         return "catalog_index"
     if path.startswith("/api/procedures/"):
-        return "catalog_details"
+        return "catalog_details"  # /api/procedures/forms?codes=… (and /api/procedures/<code>)
     if path == "/api/units":
         return "units"
     return "other"  # /api/session, /api/sync
@@ -198,9 +198,14 @@ def one_run(browser, url: str, profile_name: str, timeout_ms: float) -> dict[str
         # Installed: the worker controls the page and has precached the shell.
         page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=timeout_ms)
         kinds = traffic.by_kind()
+        # Every form on the phone (body[data-ready]): any procedure can now be drafted offline.
+        forms_ms = float(page.wait_for_function(
+            "() => document.body.dataset.ready ? performance.now() : false", polling=50, timeout=timeout_ms).json_value())
+        forms_bytes = traffic.by_kind().get("catalog_details", 0)
         items = page.evaluate("""() => new Promise(ok => indexedDB.open('motcua').onsuccess = e =>
             e.target.result.transaction('procedures').objectStore('procedures').count().onsuccess = r => ok(r.target.result))""")
-        figures = {"ready_ms": first, "bytes": kinds, "catalog_items": items,
+        figures = {"ready_ms": first, "bytes": kinds, "catalog_items": items, "forms_ready_ms": forms_ms,
+                   "forms_bytes": forms_bytes,
                    "catalog_index_bytes": traffic.of("/api/procedures?limit=1000"),
                    "worker_attached": bool(traffic.worker_sessions),  # type: ignore[attr-defined]
                    "requests": traffic.listing()}
@@ -228,9 +233,13 @@ def wire_size(response: httpx.Response) -> int:
     return len(head.encode()) + response.num_bytes_downloaded
 
 
+FORMS_PER_REQUEST = 100  # as pwa/static/js/app.js asks for them
+
+
 def direct_sizes(url: str) -> dict[str, Any]:
     """Fetched directly (no browser): the worker script and the manifest, which the browser fetches outside the
-    page's and the worker's own Network events; what the catalog would weigh gzip-compressed; all the forms."""
+    page's and the worker's own Network events; what the catalog would weigh gzip-compressed; all the forms, in
+    batches as the app downloads them and, for comparison, one request per procedure."""
     with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip, deflate, br"}) as http:
         index = http.get("/api/procedures?limit=1000")
         codes = [p["code"] for p in index.json()["items"]]
@@ -239,7 +248,13 @@ def direct_sizes(url: str) -> dict[str, Any]:
             response = http.get(f"/api/procedures/{code}")
             details_wire += wire_size(response)
             details_gzip += len(gzip.compress(response.content, 6))
-        return {"sw_js_bytes": wire_size(http.get("/sw.js")),
+        bulk_wire = bulk_requests = 0
+        for start in range(0, len(codes), FORMS_PER_REQUEST):
+            response = http.get("/api/procedures/forms", params={"codes": ",".join(codes[start:start + FORMS_PER_REQUEST])})
+            assert len(response.json()["items"]) == len(codes[start:start + FORMS_PER_REQUEST])
+            bulk_wire += wire_size(response)
+            bulk_requests += 1
+        return {"forms_bulk_bytes_all": bulk_wire, "forms_bulk_requests": bulk_requests,"sw_js_bytes": wire_size(http.get("/sw.js")),
                 "manifest_bytes": wire_size(http.get("/manifest.webmanifest")),
                 "catalog_index_content_encoding": index.headers.get("content-encoding"),
                 "catalog_index_plain_body_bytes": len(index.content),
@@ -258,6 +273,8 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "repeat_online_ready_ms": median([r["repeat_online_ready_ms"] for r in runs]),
             "repeat_offline_ready_ms": median([r["repeat_offline_ready_ms"] for r in runs]),
             "first_visit_bytes_by_kind": {kind: median([r["bytes"].get(kind, 0) for r in runs]) for kind in kinds},
+            "forms_ready_ms": median([r["forms_ready_ms"] for r in runs]),
+            "forms_bytes": median([r["forms_bytes"] for r in runs]),
             "catalog_index_bytes": median([r["catalog_index_bytes"] for r in runs]),
             "catalog_items": runs[0]["catalog_items"]}
 
@@ -301,11 +318,15 @@ def main() -> None:
         "first_visit_shell_bytes": round(kinds.get("shell", 0) + unseen),
         "catalog_index_bytes_per_1000": round(main_profile["catalog_index_bytes"] * per_1000),
         "catalog_index_gzip_bytes_per_1000": round(direct["catalog_index_gzip_body_bytes"] * per_1000),
+        "catalog_forms_bytes_per_1000": round(direct["forms_bulk_bytes_all"] * 1000 / direct["details_count"]),
+        "catalog_forms_requests_per_1000": round(direct["forms_bulk_requests"] * 1000 / direct["details_count"]),
         "catalog_details_bytes_per_1000": round(direct["details_bytes_all"] * 1000 / direct["details_count"]),
         "catalog_details_gzip_bytes_per_1000": round(direct["details_gzip_body_bytes_all"] * 1000 / direct["details_count"]),
         "first_visit_ready_ms_slow3g": report.get("slow3g", {}).get("first_visit_ready_ms"),
         "first_visit_ready_ms_2g": report.get("2g", {}).get("first_visit_ready_ms"),
         "repeat_online_ready_ms_slow3g": report.get("slow3g", {}).get("repeat_online_ready_ms"),
+        "forms_ready_ms_slow3g": report.get("slow3g", {}).get("forms_ready_ms"),
+        "forms_ready_ms_2g": report.get("2g", {}).get("forms_ready_ms"),
         "repeat_offline_ready_ms": main_profile["repeat_offline_ready_ms"],
         "direct": direct,
     })

@@ -1,10 +1,15 @@
 // The service worker (served at /sw.js by server/pwa_routes.py, which prepends self.__PRECACHE, the shell and
 // its content-hashed files, and self.__VERSION). docs/pwa.md explains the caching.
+// A module worker (registered with type "module"): the server rewrites this import to the hashed URL, so the
+// worker runs the page's own sync code for Background Sync.
+import { BACKGROUND_SYNC_TAG, drainOutbox } from "./js/sync.js";
+
 const CACHE = "motcua-shell-" + self.__VERSION;
 const API_CACHE = "motcua-api";
 const SHELL = "/app";
-// Never cached, never answered from a cache: who is signed in, and the sync round itself.
-const NO_CACHE_API = ["/api/session", "/api/sync", "/api/account"];
+// Never cached, never answered from a cache: who is signed in, the sync round itself, and an account's own data
+// (dossiers, their timelines and pages: the app keeps its own copy, which sign-out clears on a shared phone).
+const NO_CACHE_API = ["/api/session", "/api/sync", "/api/account", "/api/dossiers", "/api/attachments", "/api/notices", "/api/push"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(precache());
@@ -29,12 +34,24 @@ async function precache() {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
+    await keepOnDemand();
     for (const name of await caches.keys()) {
       if (name.startsWith("motcua-shell-") && name !== CACHE) await caches.delete(name);
     }
     await self.clients.claim();
   })());
 });
+
+// On-demand modules an earlier release fetched and this release still names are carried over, so an officer
+// who updates the app keeps field intake offline even before opening those screens again.
+async function keepOnDemand() {
+  const cache = await caches.open(CACHE);
+  for (const url of self.__ON_DEMAND || []) {
+    if (await cache.match(url)) continue;
+    const old = await caches.match(url);
+    if (old) await cache.put(url, old);
+  }
+}
 
 // The page asks the waiting release to take over when the person taps "tải lại".
 self.addEventListener("message", (event) => {
@@ -69,9 +86,17 @@ async function navigation(request, url) {
   }
 }
 
+// Hashed names never change content, so whatever is fetched here is kept: the officers' screens, loaded on
+// demand (not precached, so citizens never download them), stay available offline once an officer has opened them.
 async function cacheFirst(request) {
   const cached = await caches.match(request);
-  return cached || fetch(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok && /\.[0-9a-f]{10}\.\w+$/.test(new URL(request.url).pathname)) {
+    // Awaited: when the page's import has finished, the module is in the cache (the app counts on it).
+    await (await caches.open(CACHE)).put(request, response.clone());
+  }
+  return response;
 }
 
 // Catalog reads: fresh when the network answers, the last answer when it does not (the app also keeps the
@@ -88,12 +113,55 @@ async function networkFirst(request) {
   }
 }
 
-// Background Sync: the browser wakes the worker when the network returns; an open window does the round
-// (the sync code lives in the page's modules, so the worker only wakes it).
+// Background Sync: the browser wakes the worker when the network returns, even with no page open. The worker
+// sends the outbox itself (a Web Lock keeps it from overlapping a page's round); a failure rejects, and the
+// browser fires the event again later. Open pages are then told to pull and redraw.
 self.addEventListener("sync", (event) => {
-  if (event.tag !== "motcua-outbox") return;
+  if (event.tag !== BACKGROUND_SYNC_TAG) return;
   event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: "window" });
-    for (const client of windows) client.postMessage({ type: "sync-now" });
+    try {
+      await drainOutbox();
+    } finally {
+      for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "sync-now" });
+    }
   })());
 });
+
+// Push (docs/push.md): the server sends {title, body, url, tag}, encrypted for this browser. The tag is the
+// message's Topic, so a newer status of the same dossier replaces the older notification instead of piling up.
+self.addEventListener("push", (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch (error) {
+    data = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil((async () => {
+    await self.registration.showNotification(data.title || "Một cửa", {
+      body: data.body || "", tag: data.tag || undefined, renotify: Boolean(data.tag), lang: "vi",
+      icon: "/static/icons/icon-192.png", badge: "/static/icons/icon-192.png",
+      data: { url: data.url || "/app#/inbox" },
+    });
+    // An open app updates its unread count at once.
+    for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "notice" });
+  })());
+});
+
+// A tap opens the dossier: in the app's open window if there is one (focused, its route changed, no reload),
+// else in a new window. Only this site's own addresses are opened.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const opening = openNotice(event.notification.data);
+  // Only a real tap may extend the event; DevTools cannot tap, so the browser test dispatches an untrusted copy.
+  if (event.isTrusted) event.waitUntil(opening);
+});
+
+async function openNotice(data) {
+  const target = new URL((data && data.url) || "/app#/inbox", self.location.origin);
+  const url = target.origin === self.location.origin ? target.href : new URL("/app#/inbox", self.location.origin).href;
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const app = windows.find((client) => new URL(client.url).pathname === SHELL);
+  if (!app) return self.clients.openWindow(url);
+  app.postMessage({ type: "open", url }); // the app changes its route itself: no reload, its state kept
+  return app.focus().catch(() => app); // focusing needs the tap's permission; the route has changed anyway
+}

@@ -50,6 +50,14 @@ async def get_attachment(request: Request) -> JSONResponse:
     return JSONResponse(await attachments.attachment_json(attachment, request.app.state.storage, with_links=True))
 
 
+async def patch_attachment(request: Request) -> JSONResponse:
+    """Reorder a page: {"page": n}, by the dossier's owner while the dossier takes pages (server/attachments.py)."""
+    user, attachment = await _attachment(request)
+    check_csrf(request, request.headers.get(CSRF_HEADER))
+    attachment = await attachments.move_page(user, attachment, await read_json_object(request))
+    return JSONResponse(await attachments.attachment_json(attachment, request.app.state.storage, with_links=False))
+
+
 async def list_for_dossier(request: Request) -> JSONResponse:
     user = await current_user(request)
     storage = request.app.state.storage
@@ -60,6 +68,7 @@ async def list_for_dossier(request: Request) -> JSONResponse:
 routes = [
     Route("/api/attachments", post_attachment, methods=["POST"]),
     Route("/api/attachments/{id}", get_attachment, methods=["GET"]),
+    Route("/api/attachments/{id}", patch_attachment, methods=["PATCH"]),
     Route("/api/attachments/{id}/upload", get_upload, methods=["GET"]),
     Route("/api/attachments/{id}/finalize", post_finalize, methods=["POST"]),
     Route("/api/dossiers/{id}/attachments", list_for_dossier, methods=["GET"]),

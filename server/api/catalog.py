@@ -11,11 +11,12 @@ from tortoise.expressions import Q
 
 from server.catalog import LEVELS, current_version, procedure_version, search_procedures
 from server.errors import ApiError
-from server.models import AdministrativeUnit, Procedure
+from server.models import AdministrativeUnit, Procedure, ProcedureVersion
 from server.requests import int_param
 from server.vietnamese import fold
 
 MAX_LIMIT = 1000
+MAX_FORM_CODES = 100
 
 
 def procedure_item(procedure: Procedure) -> dict:
@@ -53,15 +54,43 @@ async def get_procedure(request: Request) -> JSONResponse:
                            f"This procedure has no version {number}.")
     else:
         version = await current_version(procedure)
+    return JSONResponse(procedure_detail(procedure, version))
+
+
+def procedure_detail(procedure: Procedure, version: ProcedureVersion) -> dict:
+    """A procedure as one version describes it, with its documents and form: what a device drafts from."""
     content = version.content
     item = procedure_item(procedure)
     item.update(name=content["name"], field=content["field"], level=content["level"], version=version.version,
                 processing_days=content["processing_days"], online=content["online"])
-    return JSONResponse({**item, "current_version": procedure.current_version, "agency": content.get("agency", ""),
-                         "fee": content["fee"], "documents": content["documents"], "form": content["form"],
-                         "legal_basis": content.get("legal_basis", []), "processing_note": content.get("processing_note", ""),
-                         "effective_from": version.effective_from.isoformat(), "effective_to": content.get("effective_to"),
-                         "sources": content.get("sources", [])})
+    return {**item, "current_version": procedure.current_version, "agency": content.get("agency", ""),
+            "fee": content["fee"], "documents": content["documents"], "form": content["form"],
+            "legal_basis": content.get("legal_basis", []), "processing_note": content.get("processing_note", ""),
+            "effective_from": version.effective_from.isoformat(), "effective_to": content.get("effective_to"),
+            "sources": content.get("sources", [])}
+
+
+async def procedure_forms(request: Request) -> JSONResponse:
+    """Many procedures' current versions in one answer (GET /api/procedures/forms?codes=a,b,c).
+
+    A phone keeps every form so that any procedure can be drafted offline; one request per procedure cost
+    ~1.6 MB and minutes of 2G for 1,000 of them, mostly headers and compression restarting on each answer.
+    Batches of up to MAX_FORM_CODES codes keep the URL short enough for any proxy. Unknown codes are left out
+    (a procedure removed since the device read the index), so the device compares what it asked and got.
+    """
+    raw = request.query_params.get("codes", "")
+    codes = list(dict.fromkeys(code for code in raw.split(",") if code))
+    if not codes:
+        raise ApiError(400, "invalid_parameter", "Hãy cho biết mã các thủ tục cần tải (codes=mã1,mã2,…).",
+                       "Give the procedure codes to download (codes=code1,code2,…).")
+    if len(codes) > MAX_FORM_CODES or any(len(code) > 32 for code in codes):
+        raise ApiError(400, "invalid_parameter", f"Mỗi lần tải tối đa {MAX_FORM_CODES} thủ tục, mỗi mã tối đa 32 ký tự.",
+                       f"At most {MAX_FORM_CODES} codes per request, each at most 32 characters.")
+    procedures = {p.id: p for p in await Procedure.filter(code__in=codes)}
+    wanted = [Q(procedure_id=p.id, version=p.current_version) for p in procedures.values()]
+    versions = await ProcedureVersion.filter(Q(*wanted, join_type="OR")) if wanted else []
+    details = sorted((procedure_detail(procedures[v.procedure_id], v) for v in versions), key=lambda d: d["code"])
+    return JSONResponse({"items": details})
 
 
 def unit_item(unit: AdministrativeUnit) -> dict:
@@ -79,7 +108,12 @@ async def list_units(request: Request) -> JSONResponse:
         raise ApiError(400, "invalid_parameter", "Ngày phải có dạng YYYY-MM-DD.", "on must be a date YYYY-MM-DD.") from None
     query = AdministrativeUnit.filter(Q(valid_from__lte=on) & (Q(valid_to__isnull=True) | Q(valid_to__gte=on)))
     if level := request.query_params.get("level"):
-        query = query.filter(level=level)
+        # One level, or several separated by commas: the app asks for the offices of every level at once.
+        levels = level.split(",")
+        if any(name not in LEVELS for name in levels):
+            raise ApiError(400, "invalid_parameter", "Cấp hành chính phải là commune, district hoặc province (cách nhau bởi dấu phẩy).",
+                           "level must be commune, district or province (comma-separated).")
+        query = query.filter(level__in=levels)
     if parent := request.query_params.get("parent"):
         query = query.filter(parent__code=parent)
     if text := request.query_params.get("q"):
@@ -94,6 +128,7 @@ async def list_units(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/procedures", list_procedures, methods=["GET"]),
+    Route("/api/procedures/forms", procedure_forms, methods=["GET"]),  # before {code}: "forms" is no code
     Route("/api/procedures/{code}", get_procedure, methods=["GET"]),
     Route("/api/units", list_units, methods=["GET"]),
 ]

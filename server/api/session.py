@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from server import access, accounts
+from server import access, accounts, rate_limits
 from server.models import User
 from server.requests import read_json_object
 from server.sessions import CSRF_HEADER, check_csrf, csrf_token, current_user, end_session, set_csrf_cookie, start_session
@@ -36,6 +36,7 @@ async def get_session(request: Request) -> JSONResponse:
 async def sign_in(request: Request) -> JSONResponse:
     check_csrf(request, request.headers.get(CSRF_HEADER))
     body = await read_json_object(request)
+    await rate_limits.check_sign_in(request, body.get("phone"))
     user = await accounts.sign_in(body.get("phone"), body.get("password"), client_address(request))
     response = _answer(request, {"user": user_json(user), "csrf_token": csrf_token(request)})
     start_session(request, response, user)
@@ -61,6 +62,7 @@ async def sign_out_everywhere(request: Request) -> JSONResponse:
 async def register(request: Request) -> JSONResponse:
     check_csrf(request, request.headers.get(CSRF_HEADER))
     access.check(await current_user(request), "account.register")
+    await rate_limits.check(request, "signup")
     body = await read_json_object(request)
     user = await accounts.register_citizen(body.get("phone"), body.get("password"), body.get("full_name"))
     response = _answer(request, {"user": user_json(user)}, status=201)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import access
+from server import access, rate_limits
 from server.api.dossiers import commune_codes
 from server.errors import ApiError
 from server.requests import body_too_large
@@ -80,7 +80,9 @@ async def post_sync(request: Request) -> Response:
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "malformed_json", "Dữ liệu đồng bộ không phải JSON hợp lệ.",
                            "The sync request is not valid JSON.") from None
-        policy = DossierPolicy(await commune_codes(request))
+        device_id = body.get("device_id") if isinstance(body, dict) else None  # checked by sync_round
+        await rate_limits.check(request, "sync", account=user.id, device=device_id if isinstance(device_id, str) else None)
+        policy = DossierPolicy(await commune_codes(request), device_id if isinstance(device_id, str) else None)
         payload = await sync_round(TortoiseStore(), policy, actor_for(user), body, body_bytes=len(raw))
     except SyncRequestError as error:
         return _error(error.body(), error.http_status, request)

@@ -8,6 +8,12 @@ import { events as syncEvents, requestSync, resetBackoff, session, status as syn
 import { fold } from "./vietnamese.js";
 import { clearPages, deletePagesOf, pagesEditor } from "./pages.js";
 import { progress as uploadProgress, resetUploadBackoff, uploadPages } from "./upload.js";
+import { OFFICER_ROLES, prepareOfficer, savedUser } from "./officer.js";
+// The officers' screens are loaded on demand: a citizen's phone never downloads them (docs/pwa.md, "Officers").
+const officerScreens = () => Promise.all([import("./intake.js"), import("./queue.js"), import("./receipt.js")])
+  .then(([intake, queue, receipt]) => ({ ...intake, ...queue, ...receipt }));
+import { inboxLink, inboxView, offerAfterSubmit, signingOut } from "./notify.js";
+import { documentLinks, supplementBox, supplementOpen, supplementState, trackLink } from "./supplement.js";
 
 const view = document.getElementById("view");
 const SEARCH_SHOWN = 50;
@@ -29,7 +35,9 @@ async function fetchJson(url) {
   return response.json();
 }
 
-// The catalog list (and the communes) first: the person can search as soon as it is stored. Then the forms.
+const FORMS_PER_REQUEST = 100; // the server's maximum (GET /api/procedures/forms): ~2.5 KB of codes in the URL
+
+// The catalog list (and the units) first: the person can search as soon as it is stored. Then the forms.
 async function refreshCatalog({ onIndex = () => {} } = {}) {
   try {
     const { items } = await fetchJson("/api/procedures?limit=1000");
@@ -38,25 +46,53 @@ async function refreshCatalog({ onIndex = () => {} } = {}) {
       for (const p of items) await s.procedures.put({ ...p, key: fold(`${p.code} ${p.name} ${p.field}`) });
     });
     await onIndex();
-    const units = await fetchJson("/api/units?level=commune&limit=1000");
+    // Communes for addresses; provinces (and districts, where a date still has them) for the receiving office.
+    const communeList = await fetchJson("/api/units?level=commune&limit=1000");
+    const upper = await fetchJson("/api/units?level=province,district&limit=1000");
     await tx(["units"], "readwrite", async (s) => {
       await s.units.clear();
-      for (const u of units.items) await s.units.put({ code: u.code, name: u.name, key: fold(`${u.name} ${u.code}`) });
+      for (const u of [...communeList.items, ...upper.items]) {
+        await s.units.put({ code: u.code, name: u.name, level: u.level, parent: u.parent, key: fold(`${u.name} ${u.code}`) });
+      }
     });
-    // Every procedure's form, so that any of them can be drafted offline; only those that changed.
+    // Every procedure's form, so that any of them can be drafted offline; only those that changed, many per
+    // request (one compressed answer instead of a request each).
     const have = new Map((await readAll("details")).map((d) => [d.code, d.version]));
-    for (const p of items) {
-      if (have.get(p.code) === p.version) continue;
-      const detail = await fetchJson(`/api/procedures/${encodeURIComponent(p.code)}`);
-      await tx(["details"], "readwrite", (s) => s.details.put(detail));
+    const stale = items.filter((p) => have.get(p.code) !== p.version).map((p) => p.code);
+    for (let i = 0; i < stale.length; i += FORMS_PER_REQUEST) {
+      const codes = stale.slice(i, i + FORMS_PER_REQUEST).map(encodeURIComponent).join(",");
+      const { items: details } = await fetchJson(`/api/procedures/forms?codes=${codes}`);
+      await tx(["details"], "readwrite", async (s) => { for (const detail of details) await s.details.put(detail); });
     }
   } catch (error) {
     // Offline or the server is away: the cached catalog stays; the sync indicator says why.
   }
 }
 
+const byName = (a, b) => a.name.localeCompare(b.name, "vi");
+
 async function communes() {
-  return (await readAll("units")).sort((a, b) => a.name.localeCompare(b.name, "vi"));
+  // Units stored before levels were kept are communes (the app asked for communes only).
+  return (await readAll("units")).filter((u) => !u.level || u.level === "commune").sort(byName);
+}
+
+/**
+ * The offices that may receive a procedure: the units of its level (a province-level procedure goes to the
+ * province, a commune-level one to a commune); communes when this phone has no unit of that level.
+ */
+async function receivingOffices(level) {
+  const units = await readAll("units");
+  const ofLevel = units.filter((u) => (u.level || "commune") === (level || "commune")).sort(byName);
+  return { offices: ofLevel.length ? ofLevel : units.filter((u) => !u.level || u.level === "commune").sort(byName), units };
+}
+
+/** The unit of `level` that contains the commune `code` (the commune itself at commune level). */
+function officeFor(code, level, units) {
+  const byCode = new Map(units.map((u) => [u.code, u]));
+  for (let unit = byCode.get(code); unit; unit = byCode.get(unit.parent)) {
+    if ((unit.level || "commune") === (level || "commune")) return unit.code;
+  }
+  return "";
 }
 
 // -- header: sync indicator, banners ------------------------------------------------------------------------
@@ -80,8 +116,18 @@ async function drawHeader() {
     sync.user ? h("button", { type: "button", class: "link", id: "signout", onclick: signOut }, t("signout"))
       : h("a", { href: "#/signin" }, t("signin")),
     h("a", { href: "#/outbox" }, t("outbox")),
+    ...(sync.user ? [inboxLink()] : []), // notify.js: the inbox, with its unread count
+    ...(await officerLinks()),
     h("button", { type: "button", class: "link", lang: lang === "vi" ? "en" : "vi",
       onclick: () => { setLang(lang === "vi" ? "en" : "vi"); drawHeader(); route(); } }, t("language")));
+}
+
+// Officers (known from the last session seen online, so offline too) get the queue and, at intake, field intake.
+async function officerLinks() {
+  const user = sync.user || (sync.signedIn === false ? null : await savedUser());
+  if (!user || !OFFICER_ROLES.has(user.role)) return [];
+  return [h("a", { href: "#/queue", id: "nav-queue" }, t("queue")),
+    user.role === "intake" ? h("a", { href: "#/intake", id: "nav-intake" }, t("field_intake")) : null].filter(Boolean);
 }
 
 // What an outbox mutation would lose if dropped, in the person's words: the dossier and its fields or command.
@@ -117,6 +163,7 @@ async function signOut() {
   }
   signOutArmed = false;
   try {
+    await signingOut(); // notify.js: this phone stops receiving the account's notices
     const { csrf_token: csrf } = await session();
     const response = await fetch("/api/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
     if (!response.ok) throw new Error(String(response.status));
@@ -128,6 +175,7 @@ async function signOut() {
   await tx(["dossiers", "outbox", "conflicts", "meta"], "readwrite", async (s) => {
     await s.dossiers.clear(); await s.outbox.clear(); await s.conflicts.clear();
     for (const key of ["device_id", "seq", "cursor", "lost", "user_id", "last_success"]) await s.meta.delete(key);
+    for (const key of ["officer_user", "code_blocks", "intake_draft"]) await s.meta.delete(key); // officer.js, intake.js
   });
   await clearPages();
   forgetTimelines();
@@ -157,7 +205,7 @@ async function showHome() {
   const drawDossiers = async () => dossiers.replaceChildren(await dossierList());
   await drawDossiers();
   if (!paint(gen,
-    h("h1", {}, t("my_dossiers")), dossiers, await storageWarning(),
+    h("h1", {}, t("my_dossiers")), dossiers, await storageWarning(), trackLink(),
     h("h2", {}, t("catalog")),
     h("form", { class: "search", role: "search", onsubmit: (e) => e.preventDefault() },
       h("label", { for: "q" }, t("search")),
@@ -233,10 +281,17 @@ async function showDossier(id) {
   const detail = await read("details", dossier.procedure_code);
   if (!detail) { paint(gen, h("p", { class: "empty" }, t("not_offline"))); return; }
   const units = await communes();
+  const { offices, units: allUnits } = await receivingOffices(detail.level);
   const codes = new Set(units.map((u) => u.code));
   const options = { communeExists: codes.size ? (code) => codes.has(code) : null, today: todayInVietnam() };
   const input = dossier.input || {};
-  const editable = dossier.status === 0 && !dossier.pending_submit;
+  const draft = dossier.status === 0 && !dossier.pending_submit;
+  // A supplement requested (yêu cầu bổ sung): the owner corrects the form and sends the missing pages until they
+  // tap "Gửi bổ sung" (supplement.js); the server takes them then.
+  const supplement = await supplementOpen(dossier);
+  const editable = draft || supplement;
+  const askedFor = await supplementBox(dossier, { onSent: () => { route(); resetBackoff(); requestSync(); },
+    validate: () => { const { errors } = check(); editor.showErrors(errors, { required: true }); return errors.length; } });
   let submitted = false;
   const header = h("div", { id: "dossier-status" });
   const summary = h("p", { class: "error", id: "summary", hidden: true, role: "alert" });
@@ -262,16 +317,18 @@ async function showDossier(id) {
       scheduleSync();
     },
   });
-  // The receiving office follows the address's commune until the person picks another one.
+  // The receiving office follows the address (its commune, or the province containing it for a province-level
+  // procedure) until the person picks another one.
   let unitTouched = Boolean(dossier.unit_code);
   const unit = h("select", { id: "unit", onchange: () => { unitTouched = true; } },
-    h("option", { value: "" }, t("choose")), units.map((u) => h("option", { value: u.code }, `${u.name} (${u.code})`)));
+    h("option", { value: "" }, t("choose")), offices.map((u) => h("option", { value: u.code }, `${u.name} (${u.code})`)));
   const chooseUnit = () => {
     const address = Object.values(input).find((v) => v && typeof v === "object" && !Array.isArray(v) && v.commune_code);
-    if (!unitTouched) unit.value = dossier.unit_code || (address && address.commune_code) || "";
+    const near = address ? officeFor(address.commune_code, offices[0] && offices[0].level, allUnits) : "";
+    if (!unitTouched) unit.value = dossier.unit_code || near || "";
   };
   chooseUnit();
-  const submitBox = editable ? h("div", { class: "submit" },
+  const submitBox = draft ? h("div", { class: "submit" },
     h("label", { for: "unit" }, t("receiving_unit")), unit, summary,
     h("button", { type: "button", id: "submit", onclick: async () => {
       submitted = true;
@@ -286,6 +343,7 @@ async function showDossier(id) {
       }
       await saveDraft(id, input, clean);
       await submitDossier(id, unit.value);
+      offerAfterSubmit(); // notify.js: now hearing back matters, so notifications are offered
       route();
       resetBackoff();
       requestSync();
@@ -300,18 +358,20 @@ async function showDossier(id) {
       h("p", { class: "status-line" }, t("status") + ": ", h("strong", { class: "status", id: "status" }, statusText(current, outbox)),
         current.code ? ` · ${current.code}` : ""),
       ...(current.problems || []).map((p) => h("p", { class: "error problem" }, t("problem", { m: pick(p.reason) || p.code }))),
-      conflicts.length ? conflictView(conflicts, detail.form, current) : "");
+      conflicts.length ? conflictView(conflicts, detail.form) : "");
     // The fields on screen must follow the server's values once they arrive (a resolved conflict, another
     // device's edit): otherwise the next keystroke would send the old value back over them.
     const serverMoved = !saving && canonical(current.input) !== canonical(input) &&
       (current.replica && current.replica.version) !== (dossier.replica && dossier.replica.version);
-    if ((serverMoved || current.status !== dossier.status || current.pending_submit !== dossier.pending_submit) &&
+    if ((serverMoved || current.status !== dossier.status || current.pending_submit !== dossier.pending_submit ||
+      supplementState(current, outbox) !== askedFor.state) &&
         location.hash === `#/d/${id}`) route();
   };
   await drawStatus();
-  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, saved, editor.element,
-    pagesEditor(id, detail.documents || [], { editable, progress: uploadProgress, onAdded: () => { scheduleSync(); uploadPages(); } }),
-    submitBox || "", timelineView(id, Boolean(dossier.replica)))) return;
+  if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, askedFor.element, saved, editor.element,
+    pagesEditor(id, detail.documents || [], { editable: editable || supplement, progress: uploadProgress,
+      onAdded: () => { scheduleSync(); uploadPages(); } }),
+    submitBox || "", documentLinks(dossier), timelineView(id, Boolean(dossier.replica), askedFor.showReason))) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   redrawView = drawStatus;
 }
@@ -320,19 +380,21 @@ async function showDossier(id) {
 // phone, under one key per dossier, so the timeline still shows offline; signing out removes them.
 const TIMELINE_PREFIX = "motcua_timeline:";
 
-function timelineView(id, onServer) {
+function timelineView(id, onServer, onItems = () => {}) {
   const box = h("section", { id: "timeline" }, h("h2", {}, t("timeline")));
   const draw = (items, saved) => box.replaceChildren(h("h2", {}, t("timeline")),
     saved ? h("p", { class: "note" }, t("timeline_offline")) : "",
     h("ol", { class: "timeline" }, items.map((e) => h("li", {},
       h("time", { datetime: e.at }, new Date(e.at).toLocaleString(lang === "en" ? "en-GB" : "vi-VN")), " — ",
-      h("strong", {}, statusName(e.to_status ?? 0)), e.to_unit ? ` · ${e.to_unit}` : "", e.note ? ` · ${e.note}` : ""))));
+      // The citizen's supplement keeps status 5: named by its step, not twice "Yêu cầu bổ sung".
+      h("strong", {}, e.action === "send_supplement" ? t("supplement_sent_step") : statusName(e.to_status ?? 0)), e.to_unit ? ` · ${e.to_unit}` : "", e.note ? ` · ${e.note}` : ""))));
   const saved = localStorage.getItem(TIMELINE_PREFIX + id);
-  if (saved) draw(JSON.parse(saved), true);
+  if (saved) { draw(JSON.parse(saved), true); onItems(JSON.parse(saved)); }
   if (onServer) {
     fetchJson(`/api/dossiers/${encodeURIComponent(id)}/events`).then(({ items }) => {
       localStorage.setItem(TIMELINE_PREFIX + id, JSON.stringify(items));
       draw(items, false);
+      onItems(items); // e.g. the supplement's reason (supplement.js)
     }).catch(() => {});  // offline or not yet on the server: the saved copy stays
   }
   return box;
@@ -343,7 +405,7 @@ function forgetTimelines() {
 }
 
 // Side by side: the server's value and this phone's; the choice is a resolve mutation (docs/sync.md R4).
-function conflictView(conflicts, form, dossier) {
+function conflictView(conflicts, form) {
   const label = (field) => {
     const f = form.fields.find((x) => "form." + x.name === field);
     return f ? pick(f.label) : field;
@@ -416,6 +478,26 @@ function showSignin() {
   h("button", { type: "submit" }, t("signin"))))) return;
 }
 
+async function showReceipt(id) {
+  const gen = routeGen;
+  let drawing = 0; // draws overlap: only the latest may paint
+  const draw = async () => {
+    const mine = ++drawing;
+    const nodes = await (await officerScreens()).receiptView(id);
+    if (mine === drawing) paint(gen, ...nodes);
+  };
+  // The server's final code and appointment replace the device's once synced. Listening before the first read
+  // means a sync round that ends while the receipt is being drawn is not missed.
+  let pending = null;
+  const onChange = () => {
+    if (gen !== routeGen) { changed.removeEventListener("change", onChange); return; }
+    clearTimeout(pending);
+    pending = setTimeout(draw, 50);
+  };
+  changed.addEventListener("change", onChange);
+  await draw();
+}
+
 async function route() {
   routeGen += 1;
   redrawView = null;
@@ -425,6 +507,12 @@ async function route() {
   else if (kind === "d") await showDossier(arg);
   else if (kind === "signin") showSignin();
   else if (kind === "outbox") await showOutbox();
+  else if (kind === "inbox") { const gen = routeGen; paint(gen, ...(await inboxView(() => { if (gen === routeGen) route(); }))); }
+  else if (kind === "queue") await (await officerScreens()).queueView(routeGen, paint, sync.user);
+  else if (kind === "intake") {
+    await (await officerScreens()).intakeView(routeGen, paint, { liveUser: sync.user, onIssued: (id) => { location.hash = `#/receipt/${id}`; sendNow(); } });
+  }
+  else if (kind === "receipt") await showReceipt(arg);
   else await showHome();
 }
 
@@ -459,7 +547,8 @@ function offerUpdate(worker) {
 let reloading = false;
 async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
-  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+  // A module worker: it imports sync.js to send the outbox by Background Sync with no page open.
+  const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/", type: "module" });
   if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
   registration.addEventListener("updatefound", () => {
     const worker = registration.installing;
@@ -482,6 +571,15 @@ async function main() {
   syncEvents.addEventListener("status", drawHeader);
   // Pages go up after each sync round: the round may just have created their dossier on the server.
   syncEvents.addEventListener("status", () => { if (!sync.running && sync.reachable) uploadPages(); });
+  // Officers: who is signed in (for offline), the working calendar and reserved dossier codes (officer.js).
+  syncEvents.addEventListener("status", () => {
+    if (sync.running || !sync.reachable) return;
+    // While online, an officer's phone fetches its screens (kept by the service worker) before reserving codes,
+    // so that once the codes are there, field intake works offline.
+    const user = sync.user;
+    const warm = user && OFFICER_ROLES.has(user.role) ? officerScreens().catch(() => {}) : Promise.resolve();
+    warm.then(() => prepareOfficer(user));
+  });
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => { resetBackoff(); resetUploadBackoff(); requestSync(); refreshCatalog(); });
   window.addEventListener("offline", () => requestSync()); // a real request decides, not the event

@@ -104,6 +104,17 @@ export async function submitDossier(id, unitCode) {
   });
 }
 
+/** Send a requested supplement (gửi bổ sung): a command like submit, waiting in the outbox while offline. */
+export async function sendSupplement(id) {
+  return tx(STORES, "readwrite", async (s) => {
+    const dossier = await s.dossiers.get(id);
+    dossier.problems = [];
+    await s.dossiers.put(dossier);
+    return append(s, { op: "command", entity: "dossier", entity_id: id, command: "send_supplement",
+      base_version: dossier.replica ? dossier.replica.version : 0, args: {} });
+  });
+}
+
 /** Resolve a conflict with the chosen value; base is the field's value the person sees now (R4). */
 export async function resolveConflict(conflict, value, base) {
   return tx(["conflicts", "outbox", "meta"], "readwrite", async (s) => {

@@ -44,7 +44,57 @@ async function run(mode, work) {
   return result;
 }
 
+// Read-modify-write in one transaction: the uploader and the editor both change pages, never each other's fields.
+async function change(work) {
+  const db = await openPages();
+  const transaction = db.transaction(["pages"], "readwrite");
+  const store = transaction.objectStore("pages");
+  const ask = (request) => new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const result = await work({ get: (id) => ask(store.get(id)), put: (page) => ask(store.put(page)),
+    of: (dossierId) => ask(store.index("dossier_id").getAll(dossierId)) });
+  await new Promise((resolve, reject) => {
+    transaction.oncomplete = resolve;
+    transaction.onerror = () => reject(transaction.error);
+    transaction.onabort = () => reject(transaction.error);
+  });
+  pagesChanged.dispatchEvent(new Event("change"));
+  return result;
+}
+
 export const allPages = () => run("readonly", (s) => s.getAll());
+export const getPage = (id) => run("readonly", (s) => s.get(id));
+
+/** Change some fields of a stored page (null when it was deleted meanwhile); the rest stays as stored. */
+export function updatePage(id, patch) {
+  return change(async (s) => {
+    const page = await s.get(id);
+    if (!page) return null;
+    const updated = { ...page, ...patch };
+    await s.put(updated);
+    return updated;
+  });
+}
+
+/**
+ * Move a page up (-1) or down (+1) among its document's pages: it swaps numbers with its neighbour. Pages the
+ * server already has keep their `server_page` until the uploader has told the server (PATCH, upload.js).
+ */
+export function movePage(id, delta) {
+  return change(async (s) => {
+    const page = await s.get(id);
+    if (!page) return;
+    const same = (await s.of(page.dossier_id)).filter((p) => p.document === page.document).sort((a, b) => a.page - b.page);
+    const other = same[same.findIndex((p) => p.id === id) + delta];
+    if (!other) return;
+    [page.page, other.page] = [other.page, page.page];
+    await s.put(page);
+    await s.put(other);
+  });
+}
+
 export const pagesOf = (dossierId) => run("readonly", (s) => s.index("dossier_id").getAll(dossierId));
 export const putPage = (page) => run("readwrite", (s) => s.put(page));
 export const deletePage = (id) => run("readwrite", (s) => s.delete(id));
@@ -60,7 +110,7 @@ export async function addPage(dossierId, document, file) {
   const shrunk = await shrinkPhoto(file);
   const same = (await pagesOf(dossierId)).filter((p) => p.document === document);
   const page = {
-    id: uuid7(), dossier_id: dossierId, document, page: Math.max(0, ...same.map((p) => p.page)) + 1,
+    id: uuid7(), dossier_id: dossierId, document, page: Math.max(0, ...same.map((p) => p.page)) + 1, name: file.name || "",
     blob: shrunk.blob, sha256: shrunk.sha256, size: shrunk.bytes, content_type: shrunk.blob.type || "application/octet-stream",
     width: shrunk.width, height: shrunk.height, status: "local", reject_reason: null, etags: {},
     created_at: new Date().toISOString(),
@@ -70,7 +120,9 @@ export async function addPage(dossierId, document, file) {
 }
 
 const tr = (vi, en) => (lang === "en" ? en : vi);
-const mb = (bytes) => (bytes / (1024 * 1024)).toFixed(1).replace(".", lang === "en" ? "." : ",") + " MB";
+const decimal = (n) => n.toFixed(1).replace(".", lang === "en" ? "." : ",");
+const mb = (bytes) => decimal(bytes / (1024 * 1024)) + " MB";
+const sizeText = (bytes) => (bytes < 1024 * 1024 ? decimal(bytes / 1024) + " KB" : mb(bytes));
 
 function statusLabel(page) {
   if (page.status === "verified") return tr("Đã gửi và kiểm tra", "Sent and verified");
@@ -85,7 +137,9 @@ function statusLabel(page) {
  */
 export function pagesEditor(dossierId, documents, { editable, progress, onAdded }) {
   const root = h("section", { class: "pages", id: "pages" });
-  const urls = [];
+  // One object URL per page, kept across redraws (a page's bytes never change): a PDF tapped while the uploader
+  // redraws the list still opens.
+  const urls = new Map();
   const error = h("p", { class: "error", id: "pages-error", role: "alert", hidden: true });
 
   async function add(document, input) {
@@ -109,7 +163,8 @@ export function pagesEditor(dossierId, documents, { editable, progress, onAdded 
 
   async function draw() {
     const pages = await pagesOf(dossierId);
-    for (const url of urls.splice(0)) URL.revokeObjectURL(url);
+    const ids = new Set(pages.map((p) => p.id));
+    for (const [id, url] of urls) if (!ids.has(id)) { URL.revokeObjectURL(url); urls.delete(id); }
     const used = pages.reduce((sum, p) => sum + p.size, 0);
     root.replaceChildren(h("h2", {}, tr("Giấy tờ", "Documents")), error,
       h("p", { class: "meta", id: "pages-space" }, tr(`Dung lượng trên máy: ${mb(used)}`, `Space used: ${mb(used)}`)),
@@ -117,16 +172,27 @@ export function pagesEditor(dossierId, documents, { editable, progress, onAdded 
       ...documents.map((d, i) => {
         const mine = pages.filter((p) => p.document === d.name).sort((a, b) => a.page - b.page);
         return h("div", { class: "document", "data-document": d.name }, h("h3", {}, d.name),
-          h("ul", { class: "thumbs" }, mine.map((p) => {
-            let thumb;
-            if (p.content_type.startsWith("image/")) {
-              const url = URL.createObjectURL(p.blob);
-              urls.push(url);
-              thumb = h("img", { src: url, alt: tr(`${d.name}, trang ${p.page}`, `${d.name}, page ${p.page}`), width: 96 });
-            } else thumb = h("span", { class: "pdf" }, "PDF");
-            return h("li", { class: "thumb", "data-page": p.id, "data-status": p.status }, thumb,
+          h("ul", { class: "thumbs" }, mine.map((p, index) => {
+            if (!urls.has(p.id)) urls.set(p.id, URL.createObjectURL(p.blob));
+            const url = urls.get(p.id);
+            const number = index + 1; // the position shown: numbers may have gaps after a deletion
+            // A PDF has no picture here (drawing its first page would need a PDF library on the phone): an icon,
+            // its name and size; tapping opens it in the browser's own viewer.
+            const thumb = p.content_type.startsWith("image/")
+              ? h("img", { src: url, alt: tr(`${d.name}, trang ${number}`, `${d.name}, page ${number}`), width: 96 })
+              : h("a", { class: "pdf", href: url, target: "_blank", rel: "noopener",
+                "aria-label": tr(`Mở tệp PDF ${p.name || ""}, trang ${number}`, `Open the PDF ${p.name || ""}, page ${number}`) },
+                h("span", { class: "pdf-icon", "aria-hidden": "true" }, "📄 PDF"), " ",
+                h("span", { class: "pdf-name" }, p.name || "PDF"), " · ", h("span", { class: "pdf-size" }, sizeText(p.size)));
+            // Reordering: buttons, not drag and drop, so that it works by tap, keyboard and screen reader alike.
+            const move = (delta, vi, en, label) => h("button", { type: "button", class: "button secondary move",
+              disabled: !mine[index + delta], "aria-label": tr(`${vi} trang ${number}`, `${en} page ${number}`),
+              onclick: async () => { await movePage(p.id, delta); onAdded(); } }, label);
+            return h("li", { class: "thumb", "data-page": p.id, "data-status": p.status, "data-number": number }, thumb,
               h("span", { class: p.status === "rejected" ? "error page-status" : "page-status" }, statusLabel(p)),
-              bar("progress-" + p.id, tr(`Tải lên trang ${p.page}`, `Upload of page ${p.page}`)),
+              bar("progress-" + p.id, tr(`Tải lên trang ${number}`, `Upload of page ${number}`)),
+              editable && mine.length > 1 ? h("span", { class: "actions" },
+                move(-1, "Chuyển lên", "Move up", "↑"), move(1, "Chuyển xuống", "Move down", "↓")) : null,
               editable && p.status !== "uploading" ? h("button", { type: "button", class: "button secondary",
                 onclick: () => deletePage(p.id) }, tr("Xoá", "Delete")) : null);
           })),
@@ -160,7 +226,11 @@ export function pagesEditor(dossierId, documents, { editable, progress, onAdded 
   // Another view replaced this one: it stops listening, so listeners never pile up.
   let shown = false;
   const gone = () => { if (root.isConnected) shown = true; return shown && !root.isConnected; };
-  const onChange = () => { if (gone()) pagesChanged.removeEventListener("change", onChange); else draw(); };
+  const onChange = () => {
+    if (!gone()) { draw(); return; }
+    pagesChanged.removeEventListener("change", onChange);
+    for (const url of urls.values()) URL.revokeObjectURL(url);
+  };
   const onProgress = () => { if (gone()) progress.events.removeEventListener("progress", onProgress); else showProgress(); };
   pagesChanged.addEventListener("change", onChange);
   progress.events.addEventListener("progress", onProgress);

@@ -1,5 +1,7 @@
 // The sync client (docs/sync.md §7): one request in flight, push the outbox and pull in one round trip,
 // apply the answer in one IndexedDB transaction, retry with backoff when nothing is known.
+// It runs in the page and in the service worker (Background Sync, with no page open): nothing here touches the
+// DOM, and a Web Lock keeps the two from running rounds at the same time.
 import { canonical, tx } from "./db.js";
 import { FORM_PREFIX, uuid7 } from "./outbox.js";
 
@@ -9,6 +11,7 @@ const TIMEOUT_MS = 60_000;
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 4 * 60_000; // capped at a few minutes: a phone back in range should not wait long
 const FINAL = new Set(["applied", "merged", "conflict", "rejected", "lost"]);
+export const BACKGROUND_SYNC_TAG = "motcua-outbox";
 
 /** What the indicator shows; `status` fires on `events` whenever it changes. */
 export const status = { reachable: null, signedIn: null, running: false, lastSuccess: null, lastError: null,
@@ -26,11 +29,20 @@ function report(patch) {
 
 const message = (vi, en) => ({ vi, en });
 
-/** Ask for a round now (app open, online event, "Gửi ngay", a new change); rounds never overlap. */
+// One run at a time across the page and the service worker (each has its own copy of this module).
+function exclusive(work) {
+  const locks = typeof navigator !== "undefined" && navigator.locks;
+  return locks ? locks.request("motcua-sync", work) : work();
+}
+
+/**
+ * Ask for a round now (app open, online event, "Gửi ngay", a new change); rounds never overlap. Resolves with
+ * the outcome: "ok", "retry" (the network or the server failed; a retry is scheduled) or "stop".
+ */
 export function requestSync() {
   if (inFlight) { again = true; return inFlight; }
   clearTimeout(timer);
-  inFlight = run().finally(() => {
+  inFlight = exclusive(run).finally(() => {
     inFlight = null;
     if (again) { again = false; requestSync(); }
   });
@@ -43,6 +55,25 @@ function retryLater() {
   clearTimeout(timer);
   timer = setTimeout(requestSync, delay);
   report({ nextRetryAt: Date.now() + delay });
+  askBackgroundSync();
+}
+
+// Where the browser has Background Sync, it wakes the service worker when the network returns, even with the
+// app closed (sw.js runs drainOutbox). From a page only: the worker's own failures are retried by the browser.
+function askBackgroundSync() {
+  if (typeof window === "undefined" || !navigator.serviceWorker) return;
+  navigator.serviceWorker.ready.then((r) => r.sync && r.sync.register(BACKGROUND_SYNC_TAG)).catch(() => {});
+}
+
+/**
+ * Background Sync (sw.js): send the outbox and pull, with no page open. Rejects when the round could not reach
+ * the server, so that the browser fires the event again later; its timer would die with the worker anyway.
+ */
+export async function drainOutbox() {
+  const outcome = await requestSync();
+  clearTimeout(timer);
+  if (outcome === "retry") throw new Error("background sync: " + ((status.lastError && status.lastError.en) || "retry"));
+  return outcome;
 }
 
 /** After the network comes back, do not wait for the backoff. */
@@ -87,20 +118,21 @@ async function run() {
       report({ reachable: false, lastError: message("Không kết nối được máy chủ — sẽ thử lại.",
         "Cannot reach the server — will retry.") });
       retryLater();
-      return;
+      return "retry";
     }
     report({ reachable: true, signedIn: Boolean(answer.user), user: answer.user });
-    if (!answer.user) return;
-    if (!(await bindAccount(answer.user))) return;
+    if (!answer.user) return "stop";
+    if (!(await bindAccount(answer.user))) return "stop";
     for (let round = 0; round < 20; round++) {
       const outcome = await oneRound(answer.csrf_token);
-      if (outcome === "retry") { retryLater(); return; }
-      if (outcome === "stop") return;
+      if (outcome === "retry") { retryLater(); return "retry"; }
+      if (outcome === "stop") return "stop";
       if (outcome === "done") break;
     }
     failures = 0;
     report({ lastSuccess: Date.now(), lastError: null, nextRetryAt: null });
     await tx(["meta"], "readwrite", (s) => s.meta.put(Date.now(), "last_success"));
+    return "ok";
   } finally {
     report({ running: false });
   }
@@ -231,8 +263,9 @@ async function applyResponse(payload, sentIds) {
       if (!dossier) continue;
       if (mutation.command === "submit") dossier.pending_submit = false;
       if (result.status === "rejected" || result.status === "lost") {
+        // With what was sent (a command's args: a typed reason, a date…), so the person can copy it (queue.js).
         dossier.problems = [...(dossier.problems || []), { op: mutation.op, command: mutation.command || null,
-          code: result.code, reason: result.reason, at: new Date().toISOString() }];
+          args: mutation.args || null, code: result.code, reason: result.reason, at: new Date().toISOString() }];
       }
       await s.dossiers.put(dossier);
     }

@@ -1,27 +1,44 @@
 // Sending stored pages (pages.js) once their dossier exists on the server: register, upload, finalise
 // (docs/storage.md, "Over HTTP"). XMLHttpRequest, not fetch: only it reports upload progress.
-// A network failure or 503 leaves the page stored; it is tried again with a backoff, or at once when the
-// network returns or a sync round ends.
+// A network failure or 503 leaves the page stored; it is tried again with a backoff (or after the server's
+// Retry-After), or at once when the network returns or a sync round ends. A page reordered after the server has
+// it is renumbered there too (PATCH).
 import { readAll } from "./db.js";
-import { allPages, putPage } from "./pages.js";
+import { allPages, getPage, updatePage } from "./pages.js";
 import { session } from "./sync.js";
 
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 4 * 60_000;
 
 /** Live bytes per page being sent, for the progress bars; "progress" fires on events. */
-export const progress = { byId: new Map(), events: new EventTarget() };
+export const progress = { byId: new Map(), events: new EventTarget(), nextRetryAt: null };
 
 let running = null;
 let again = false;
 let failures = 0;
 let timer = null;
+let notBefore = 0; // the server's Retry-After: nothing is sent before this time, whatever asks for it
 
-class Retry extends Error {}
+/** Try again later; `afterMs` is the server's Retry-After, when it said one. */
+class Retry extends Error {
+  constructor(message, afterMs = null) {
+    super(message);
+    this.afterMs = afterMs;
+  }
+}
+
+/** Retry-After in seconds or as an HTTP date (RFC 9110 §10.2.3), in ms; null when absent or unreadable. */
+export function retryAfterMs(value, now = Date.now()) {
+  if (!value) return null;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
 
 /** Send what can be sent now; calls never overlap. */
 export function uploadPages() {
   if (running) { again = true; return running; }
+  if (Date.now() < notBefore) return Promise.resolve(); // the timer of retryLater sends them then
   clearTimeout(timer);
   running = sendAll().finally(() => {
     running = null;
@@ -32,15 +49,24 @@ export function uploadPages() {
 
 export function resetUploadBackoff() { failures = 0; }
 
-function retryLater() {
+// The server's Retry-After wins over our own backoff (the store says when it expects to be back; a 429 says
+// when we may ask again); capped like the backoff so that a wrong header cannot park a page for hours.
+function retryLater(afterMs = null) {
   failures += 1;
-  const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+  const backoff = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+  const delay = afterMs === null ? backoff : Math.min(MAX_RETRY_MS, afterMs);
+  notBefore = afterMs === null ? 0 : Date.now() + delay;
   clearTimeout(timer);
-  timer = setTimeout(uploadPages, delay);
+  timer = setTimeout(() => { notBefore = 0; uploadPages(); }, delay);
+  progress.nextRetryAt = Date.now() + delay;
 }
 
+// A page needs the uploader while it is not on the server yet, or while the server has another page number.
+const needsWork = (p) => p.status === "local" || p.status === "uploading" ||
+  (p.status === "verified" && p.server_page !== undefined && p.server_page !== p.page);
+
 async function sendAll() {
-  const waiting = (await allPages()).filter((p) => p.status === "local" || p.status === "uploading");
+  const waiting = (await allPages()).filter(needsWork);
   if (!waiting.length) return;
   // A page can only be registered once the server has its dossier: the create mutation has left the outbox.
   const unsentCreates = new Set((await readAll("outbox")).filter((m) => m.op === "create").map((m) => m.entity_id));
@@ -55,12 +81,17 @@ async function sendAll() {
     return;
   }
   try {
-    for (const page of ready) await sendOne(page, csrf);
+    for (const page of ready) {
+      if (page.status === "verified") await renumber(page, csrf);
+      else await sendOne(page, csrf);
+    }
     failures = 0;
+    notBefore = 0;
+    progress.nextRetryAt = null;
   } catch (error) {
     // Retry: the network or the store; anything else is unexpected, and also tried again rather than lost.
     if (!(error instanceof Retry)) console.error(error);
-    retryLater();
+    retryLater(error instanceof Retry ? error.afterMs : null);
   }
 }
 
@@ -72,14 +103,26 @@ async function api(method, url, csrf, body) {
   } catch (error) {
     throw new Retry("network");
   }
-  if (response.status >= 500 || response.status === 429) throw new Retry(String(response.status));
+  if (response.status >= 500 || response.status === 429) {
+    throw new Retry(String(response.status), retryAfterMs(response.headers.get("Retry-After")));
+  }
   const payload = await response.json().catch(() => { throw new Retry("cut"); });
   return { status: response.status, payload };
 }
 
 async function refuse(page, payload) {
   const error = (payload && payload.error) || {};
-  await putPage({ ...page, status: "rejected", reject_reason: error.message || error.code || "?" });
+  await updatePage(page.id, { status: "rejected", reject_reason: error.message || error.code || "?" });
+}
+
+// The person moved the page after the server had it: tell the server its new number (owner only, while the
+// dossier takes pages). A refusal (the dossier moved on) keeps the server's order rather than retrying forever.
+async function renumber(page, csrf) {
+  const current = await getPage(page.id);
+  if (!current) return;
+  const moved = await api("PATCH", `/api/attachments/${page.id}`, csrf, { page: current.page });
+  if (moved.status === 401) throw new Retry("401");
+  await updatePage(page.id, { server_page: moved.status < 400 ? moved.payload.page : current.page });
 }
 
 async function sendOne(page, csrf) {
@@ -89,8 +132,11 @@ async function sendOne(page, csrf) {
   if (registered.status === 401 || registered.status === 403) throw new Retry(String(registered.status));
   if (registered.status >= 400) { await refuse(page, registered.payload); return; }
   const { attachment, upload } = registered.payload;
+  await updatePage(page.id, { server_page: attachment.page });
+  const current = await getPage(page.id);
+  if (current && current.page !== attachment.page) await renumber(page, csrf); // moved while waiting to be sent
   if (attachment.status !== "pending") { await finish(page, attachment); return; }
-  if (page.status !== "uploading") { page = { ...page, status: "uploading" }; await putPage(page); }
+  if (page.status !== "uploading") page = (await updatePage(page.id, { status: "uploading" })) || page;
   progress.byId.set(page.id, { sent: 0, total: page.size });
   tell();
   let parts = null;
@@ -103,8 +149,7 @@ async function sendOne(page, csrf) {
       if (part.etag) { etags[part.part_number] = part.etag; continue; }
       if (!part.url) continue;
       etags[part.part_number] = await put(part.url, {}, page.blob.slice(start, start + part.size), page.id, start);
-      page = { ...page, etags };
-      await putPage(page); // the ETags survive a reload: a server that cannot list parts needs them
+      await updatePage(page.id, { etags }); // the ETags survive a reload: a server that cannot list parts needs them
     }
     parts = Object.entries(etags).map(([n, etag]) => [Number(n), etag]).sort((a, b) => a[0] - b[0]);
   }
@@ -117,7 +162,7 @@ async function sendOne(page, csrf) {
 async function finish(page, attachment) {
   const entry = progress.byId.get(page.id);
   if (entry) { entry.sent = entry.total; tell(); }
-  await putPage({ ...page, status: attachment.status, reject_reason: attachment.reject_reason || null });
+  await updatePage(page.id, { status: attachment.status, reject_reason: attachment.reject_reason || null });
 }
 
 function tell() { progress.events.dispatchEvent(new Event("progress")); }
