@@ -3,7 +3,7 @@ document pages and tracking dossiers against infra/stack (2 app instances behind
 cluster, s3rver), with faults during the run; afterwards, a check that the database and the bucket hold
 exactly what the phones were told was accepted.
 
-    PYTHONPATH=. /tmp/venv0/bin/python bench/load/run.py [--devices 1000] [--minutes 10] [--think 10]
+    PYTHONPATH=. .venv/bin/python bench/load/run.py [--devices 1000] [--minutes 10] [--think 10]
 
 Faults (times as shares of the run): app instance 1 killed at 20 % and restarted 30 s later; the S3 server
 stopped at 45 % for 60 s; PostgreSQL restarted (fast shutdown) at 70 %. Writes bench/results/load.json.

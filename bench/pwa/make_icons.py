@@ -1,6 +1,6 @@
 """Draw the app icons (a white form on the app's red) with Pillow; run once when the design changes.
 
-    /tmp/venv0/bin/python bench/pwa/make_icons.py
+    .venv/bin/python bench/pwa/make_icons.py
 
 Writes pwa/static/icons/icon-192.png, icon-512.png and maskable-512.png. The maskable icon keeps its drawing
 inside the central 60 % so that any launcher's mask (circle, squircle) leaves it whole.

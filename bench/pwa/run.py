@@ -2,7 +2,7 @@
 a slow link. Chromium at a phone's size, the link emulated through the DevTools protocol
 (Network.emulateNetworkConditions), against a real motcua server on loopback whose catalog holds 1,000 procedures.
 
-    PYTHONPATH=. /tmp/venv0/bin/python bench/pwa/run.py [--runs 5] [--procedures 1000]
+    PYTHONPATH=. .venv/bin/python bench/pwa/run.py [--runs 5] [--procedures 1000]
 
 Writes bench/results/pwa.json. bench/pwa/README.md says what each figure means and how it is measured.
 """

@@ -14,6 +14,8 @@ const officerScreens = () => Promise.all([import("./intake.js"), import("./queue
   .then(([intake, queue, receipt]) => ({ ...intake, ...queue, ...receipt }));
 import { inboxLink, inboxView, offerAfterSubmit, signingOut } from "./notify.js";
 import { documentLinks, supplementBox, supplementOpen, supplementState, trackLink } from "./supplement.js";
+import { reusePanel } from "./reuse.js";
+import { ratingBox } from "./rating.js";
 
 const view = document.getElementById("view");
 const SEARCH_SHOWN = 50;
@@ -370,8 +372,8 @@ async function showDossier(id) {
   await drawStatus();
   if (!paint(gen, h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), header, askedFor.element, saved, editor.element,
     pagesEditor(id, detail.documents || [], { editable: editable || supplement, progress: uploadProgress,
-      onAdded: () => { scheduleSync(); uploadPages(); } }),
-    submitBox || "", documentLinks(dossier), timelineView(id, Boolean(dossier.replica), askedFor.showReason))) return;
+      onAdded: () => { scheduleSync(); uploadPages(); }, extra: (document) => reusePanel(id, document) }),
+    submitBox || "", ratingBox(dossier), documentLinks(dossier), timelineView(id, Boolean(dossier.replica), askedFor.showReason))) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   redrawView = drawStatus;
 }

@@ -135,7 +135,7 @@ function statusLabel(page) {
  * The pages section of the dossier editor: per required document a camera input, a file input and thumbnails.
  * `progress` is the uploader's live state: {byId: Map(id -> {sent, total}), events}.
  */
-export function pagesEditor(dossierId, documents, { editable, progress, onAdded }) {
+export function pagesEditor(dossierId, documents, { editable, progress, onAdded, extra = () => null }) {
   const root = h("section", { class: "pages", id: "pages" });
   // One object URL per page, kept across redraws (a page's bytes never change): a PDF tapped while the uploader
   // redraws the list still opens.
@@ -202,7 +202,8 @@ export function pagesEditor(dossierId, documents, { editable, progress, onAdded 
               onchange: (e) => add(d.name, e.target) }),
             h("label", { class: "button secondary", for: `file-${i}` }, tr("Chọn ảnh hoặc PDF", "Choose a photo or PDF")),
             h("input", { id: `file-${i}`, class: "visually-hidden", type: "file", accept: "image/*,application/pdf", multiple: true,
-              onchange: (e) => add(d.name, e.target) })) : null);
+              onchange: (e) => add(d.name, e.target) })) : null,
+          editable ? extra(d.name) : null); // e.g. "Dùng giấy tờ đã có" (reuse.js, given by app.js)
       }));
     showProgress();
   }
