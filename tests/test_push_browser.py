@@ -17,7 +17,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import VALID_FORM, VINH_YEN, Api, officer_api, start_server
 from tests.push_service import PushService
-from tests.test_pwa import NEW_PASSWORD, browser, context, fill_valid_form, new_citizen, open_app, phone, saved, \
+from tests.test_pwa import NEW_PASSWORD, OUTBOX, browser, context, fill_valid_form, new_citizen, open_app, phone, saved, \
     sign_in, start_draft  # noqa: F401 - fixtures
 from tests.test_sync_http import Device
 
@@ -103,6 +103,8 @@ def test_notifications_are_offered_after_submitting_and_a_pushed_notice_opens_th
     dossier_id = start_draft(phone)
     fill_valid_form(phone)
     saved(phone)
+    # The draft's first sync round ends by redrawing the dossier: a tap during that redraw can land on the old view.
+    eventually(phone, lambda: phone.evaluate(OUTBOX) == [])
     phone.get_by_role("button", name="Nộp hồ sơ").click()
     offer = phone.locator("#push-offer")
     offer.get_by_text("Bật thông báo để biết ngay").wait_for()
