@@ -1,7 +1,9 @@
 """The database going away for a moment (a restart, a fail-over) gives devices a 503 they retry, not a 500.
 
-PostgreSQL only: the app reaches the database through a TCP proxy that the test stops and starts again, as a
-database restart looks to the app. (On SQLite the database is a file in the app's own process.)
+The app reaches a PostgreSQL database through a TCP proxy that the test stops and starts again, as a database
+restart looks to the app. It runs in both passes of the suite: in the SQLite pass it uses the PostgreSQL server
+of the machine (127.0.0.1:5432, which .ci/run starts first), since an SQLite file cannot go away from under its
+own process.
 """
 
 from __future__ import annotations
@@ -13,10 +15,35 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import ON_POSTGRES, ROOT, free_port, motcua_env, run_motcua, start_server
+from tests.conftest import ADMIN_DATABASE_URL, ON_POSTGRES, ROOT, free_port, motcua_env, run_motcua, start_server
 from tests.processes import stop_process
 
-pytestmark = pytest.mark.skipif(not ON_POSTGRES, reason="a database server to lose: runs in the PostgreSQL pass")
+POSTGRES = ADMIN_DATABASE_URL if ON_POSTGRES else "postgres://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def postgres_database():
+    """A fresh database on the PostgreSQL server, dropped afterwards."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+
+    name = f"motcua_test_outage_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        try:
+            connection = await asyncpg.connect(POSTGRES.replace("postgresql://", "postgres://", 1))
+        except OSError as error:
+            raise AssertionError(f"this test needs the PostgreSQL server at {POSTGRES} (.ci/run starts it): {error}")
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def start_proxy(port: int) -> subprocess.Popen:
@@ -32,10 +59,10 @@ def start_proxy(port: int) -> subprocess.Popen:
 
 
 def test_requests_get_503_with_retry_after_while_the_database_is_away_and_work_again_after(
-        tmp_path, fresh_database):
+        tmp_path, postgres_database):
     port = free_port()
     proxy = start_proxy(port)
-    database = fresh_database().replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+    database = postgres_database.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
     env = motcua_env(tmp_path / "data", database)
     run_motcua(["migrate"], env)
     run_motcua(["seed"], env)
