@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import getpass
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from tortoise import Tortoise
 
 from server import db
+from server import config
 from server.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:  # for annotations only: the commands import the app and the models where they use them
+    from starlette.applications import Starlette
+
+    from server.models import User
+
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        settings = load_settings()
+        settings = config.install(load_settings())  # malformed working hours or limits stop here, in one line
         return args.handler(settings, args) or 0
     except ConfigError as error:
         print(f"motcua: configuration error: {error}", file=sys.stderr)
@@ -49,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="server processes (default: the number of cores)")
     serve.set_defaults(handler=cmd_serve)
 
     quickstart = commands.add_parser("quickstart", help="migrate, load the catalog and demo accounts, then serve")
@@ -70,8 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=cmd_user_add)
 
     catalog = commands.add_parser("catalog", help="the procedure catalog").add_subparsers(metavar="ACTION")
-    imp = catalog.add_parser("import", help="load or update procedures from a catalog JSON file")
+    imp = catalog.add_parser("import", help="load or update procedures from a catalog file (docs/catalog.md)")
     imp.add_argument("file", nargs="?", type=Path, help="default: the shipped catalog")
+    imp.add_argument("--format", dest="format", default="motcua", choices=["motcua", "dvcqg", "list"],
+                     help="motcua: catalog JSON (default); dvcqg: national procedure-detail records (a file or a "
+                          "folder); list: a decision annex list (.csv or .xlsx)")
+    imp.add_argument("--effective-from", help="YYYY-MM-DD: the start date for entries whose source gives none")
     imp.set_defaults(handler=cmd_catalog_import)
 
     units = commands.add_parser("units", help="administrative units").add_subparsers(metavar="ACTION")
@@ -105,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(coroutine_factory, settings: Settings, *, require_current: bool = True):
-    async def wrapper():
+def run(coroutine_factory: Callable[[], Awaitable[T]], settings: Settings, *, require_current: bool = True) -> T:
+    async def wrapper() -> T:
         await db.connect(settings, require_current=require_current)
         try:
             return await coroutine_factory()
@@ -116,7 +134,7 @@ def run(coroutine_factory, settings: Settings, *, require_current: bool = True):
     return asyncio.run(wrapper())
 
 
-def cmd_migrate(settings: Settings, args) -> int:
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:
@@ -124,7 +142,7 @@ def cmd_migrate(settings: Settings, args) -> int:
             applied.append(name)
             print(f"  applied {app_label}.{name}")
 
-    async def go():
+    async def go() -> None:
         try:
             await db.migrate(settings, progress=progress)
         finally:
@@ -135,7 +153,7 @@ def cmd_migrate(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_serve(settings: Settings, args) -> int:
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.app import create_app
@@ -144,28 +162,38 @@ def cmd_serve(settings: Settings, args) -> int:
         await db.connect(settings)
         await db.disconnect()
 
-    from server.working_time import check_settings
-
-    check_settings()  # working hours and cut-off for deadlines (docs/workflow.md "Deadlines")
-
     asyncio.run(check())
-    address = settings.public_url or f"http://{args.host}:{args.port}"
-    print(f"motcua đang chạy tại / is running at {address}", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                proxy_headers=True, server_header=False, date_header=False)
+    address = (settings.public_url or f"http://{args.host}:{args.port}").rstrip("/")
+    # The address a newcomer opens is the app's; the website (catalog, tracking, sign-up) is one tap from it.
+    print(f"motcua đang chạy: mở ứng dụng tại / is running: open the app at {address}/app", flush=True)
+    print(f"  trang thông tin / website: {address}/", flush=True)
+    workers = max(1, getattr(args, "workers", 1) or 1)
+    options = dict(host=args.host, port=args.port, log_level="warning", proxy_headers=True, server_header=False,
+                   date_header=False)
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:  # each process builds its app from the same environment
+        uvicorn.run("server.cli:app_factory", factory=True, workers=workers, **options)
     return 0
 
 
-def cmd_quickstart(settings: Settings, args) -> int:
+def app_factory() -> Starlette:
+    """The app of one `motcua serve --workers N` process."""
+    from server.app import create_app
+
+    return create_app(config.install(load_settings()))
+
+
+def cmd_quickstart(settings: Settings, args: argparse.Namespace) -> int:
     cmd_migrate(settings, args)
     cmd_seed(settings, args)
     return cmd_serve(settings, args)
 
 
-def cmd_seed(settings: Settings, args) -> int:
-    from server.catalog import CatalogError
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    from server.catalog.procedures import CatalogError
     from server.seed import DEMO_ACCOUNTS, seed
-    from server.units import UnitsError
+    from server.catalog.units import UnitsError
 
     try:
         summary = run(seed, settings)
@@ -180,8 +208,8 @@ def cmd_seed(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_user_add(settings: Settings, args) -> int:
-    from server.users import add_user
+def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from server.accounts.users import add_user
 
     password = args.password
     generated = False
@@ -191,7 +219,7 @@ def cmd_user_add(settings: Settings, args) -> int:
         else:
             password, generated = secrets.token_urlsafe(12), True
 
-    async def go():
+    async def go() -> User:
         return await add_user(phone=args.phone, name=args.name, role=args.role, unit_code=args.unit, password=password)
 
     try:
@@ -203,25 +231,43 @@ def cmd_user_add(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_catalog_import(settings: Settings, args) -> int:
-    from server.catalog import DEFAULT_CATALOG, CatalogError, import_catalog
+def cmd_catalog_import(settings: Settings, args: argparse.Namespace) -> int:
+    from server.catalog.procedures import DEFAULT_CATALOG, CatalogError, import_catalog
 
     path = args.file or DEFAULT_CATALOG
+    fmt = getattr(args, "format", "motcua")
+    start = getattr(args, "effective_from", None)
+    if start is not None:
+        try:
+            start = date.fromisoformat(start).isoformat()
+        except ValueError:
+            raise CommandError(f"--effective-from {start!r} is not a date YYYY-MM-DD") from None
     try:
-        report = run(lambda: import_catalog(path), settings)
+        if args.file is None and fmt == "motcua":
+            from server.catalog.shipped import import_shipped_catalog
+
+            report = run(import_shipped_catalog, settings)  # the hand-made procedures and the commune's list
+            path = DEFAULT_CATALOG.parent
+        else:
+            report = run(lambda: import_catalog(path, fmt, effective_from=start), settings)
     except CatalogError as error:
         raise CommandError(f"{path} was not imported:\n  " + "\n  ".join(error.problems)) from None
+    for note in report.notes:
+        print(f"  reported: {note}")
+    for code in report.kept:
+        print(f"  kept: {code} is in the catalog with details; the list row was not applied")
     print(f"motcua: {len(report.created)} new, {len(report.new_versions)} new version(s), "
-          f"{len(report.unchanged)} unchanged procedure(s) from {path}")
+          f"{len(report.unchanged)} unchanged procedure(s) from {path}"
+          + (f"; {len(report.kept)} kept; {len(report.notes)} reported" if fmt != "motcua" else ""))
     return 0
 
 
-def cmd_units_import(settings: Settings, args) -> int:
-    from server.units import DEFAULT_FILES, UNITS_DIR, UnitsError, import_units_file
+def cmd_units_import(settings: Settings, args: argparse.Namespace) -> int:
+    from server.catalog.units import DEFAULT_FILES, UNITS_DIR, UnitsError, UnitsReport, import_units_file
 
     paths = args.files or [UNITS_DIR / name for name in DEFAULT_FILES]
 
-    async def go():
+    async def go() -> list[UnitsReport]:
         return [await import_units_file(path) for path in paths]
 
     try:
@@ -233,8 +279,8 @@ def cmd_units_import(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_holidays_import(settings: Settings, args) -> int:
-    from server.holidays import DEFAULT_HOLIDAYS, HolidaysError, import_holidays
+def cmd_holidays_import(settings: Settings, args: argparse.Namespace) -> int:
+    from server.workflow.holidays import DEFAULT_HOLIDAYS, HolidaysError, import_holidays
 
     path = args.file or DEFAULT_HOLIDAYS
     try:
@@ -245,8 +291,8 @@ def cmd_holidays_import(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_storage_init(settings: Settings, args) -> int:
-    from server.storage import StorageError, init_bucket
+def cmd_storage_init(settings: Settings, args: argparse.Namespace) -> int:
+    from server.attachments.storage import StorageError, init_bucket
 
     try:
         lines = asyncio.run(init_bucket(settings))
@@ -257,13 +303,13 @@ def cmd_storage_init(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_worker(settings: Settings, args) -> int:
-    from server.push.worker import run_command
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from server.notify.push.worker import run_command
 
     return run_command(settings, concurrency=args.concurrency, until_idle=args.until_idle)
 
 
-def cmd_demo(settings: Settings, args) -> int:
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     import time
 
     from server.demo import DemoError, generate
@@ -280,7 +326,7 @@ def cmd_demo(settings: Settings, args) -> int:
     return 0
 
 
-def cmd_vapid_generate(settings: Settings, args) -> int:
+def cmd_vapid_generate(settings: Settings, args: argparse.Namespace) -> int:
     from webpush.vapid import VAPID
 
     private, public, server_key = VAPID.generate_keys()

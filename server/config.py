@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from webpush.vapid import VAPID
+
+if TYPE_CHECKING:  # imported at run time only where parsed, so config stays below every other module
+    from server.web.rate_limits import Rule
 
 
 class ConfigError(Exception):
@@ -34,6 +39,17 @@ class StorageSettings:
 
 
 @dataclass(frozen=True)
+class OidcSettings:
+    """The province's OpenID Connect identity provider (docs/operations.md "Identity provider")."""
+    issuer: str  # OIDC_ISSUER: its discovery document is <issuer>/.well-known/openid-configuration
+    client_id: str  # OIDC_CLIENT_ID
+    client_secret: str  # OIDC_CLIENT_SECRET
+    personal_id_claim: str | None = None  # OIDC_PERSONAL_ID_CLAIM; None: `sub` when 12 digits, else `personal_id`
+    required_for_officers: bool = False  # OIDC_REQUIRED_FOR_OFFICERS=1: officers may not sign in with a password
+    scope: str = "openid profile phone"  # OIDC_SCOPE
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -43,6 +59,14 @@ class Settings:
     vapid_public_pem: bytes
     vapid_subject: str
     public_url: str | None
+    # Tunables with working defaults (docs/configuration.md "Other settings").
+    push_worker: str = "inprocess"  # MOTCUA_PUSH_WORKER: "inprocess" or "external" (`motcua worker` sends)
+    push_insecure_endpoints: bool = False  # MOTCUA_PUSH_INSECURE_ENDPOINTS=1: tests' plain-HTTP push service
+    pwa_dir: Path | None = None  # MOTCUA_PWA_DIR: the app's folder; None is the shipped pwa/
+    rate_limits: dict[str, dict[str, Rule]] | None = field(default=None, compare=False)  # MOTCUA_RATE_LIMITS, parsed; None: the defaults
+    working_hours: tuple[tuple[time, time], ...] = ()  # MOTCUA_WORKING_HOURS, parsed; () is the default 07:00-11:30,13:30-17:00
+    deadline_cutoff: time | None = None  # MOTCUA_DEADLINE_CUTOFF
+    oidc: OidcSettings | None = None  # OIDC_ISSUER and friends; None: no identity provider (the embedded default)
 
     @property
     def tortoise_db_url(self) -> str:
@@ -56,7 +80,8 @@ class Settings:
     def vapid_application_server_key(self) -> str:
         from cryptography.hazmat.primitives import serialization
 
-        return VAPID.get_application_server_key(serialization.load_pem_public_key(self.vapid_public_pem))
+        key: str = VAPID.get_application_server_key(serialization.load_pem_public_key(self.vapid_public_pem))
+        return key
 
 
 def load_settings(environ: dict[str, str] | None = None, *, create: bool = True) -> Settings:
@@ -78,7 +103,78 @@ def load_settings(environ: dict[str, str] | None = None, *, create: bool = True)
         secret_key=_secret_key(env.get("SECRET_KEY"), data_dir, create),
         **_vapid(env, data_dir, create),
         public_url=_public_url(env.get("PUBLIC_URL")),
+        **tunables(env),
     )
+
+
+def tunables(env: dict[str, str]) -> dict[str, Any]:
+    """The settings that change behaviour, not where things live; each has a working default."""
+    from server.web.rate_limits import RateLimitSettingError, parse_limits
+    from server.workflow.working_time import DEFAULT_HOURS, CalendarError, parse_hours
+
+    hours_text = env.get("MOTCUA_WORKING_HOURS", "").strip()
+    try:
+        hours = parse_hours(hours_text) if hours_text else DEFAULT_HOURS
+    except CalendarError as error:
+        raise ConfigError(f"MOTCUA_WORKING_HOURS: {error}") from None
+    cutoff_text = env.get("MOTCUA_DEADLINE_CUTOFF", "").strip()
+    try:
+        cutoff = time.fromisoformat(cutoff_text) if cutoff_text else None
+    except ValueError:
+        raise ConfigError(f"MOTCUA_DEADLINE_CUTOFF must be a time like 15:00, not {cutoff_text!r}") from None
+    try:
+        limits = parse_limits(env.get("MOTCUA_RATE_LIMITS"))
+    except RateLimitSettingError as error:
+        raise ConfigError(str(error)) from None
+    pwa_dir = env.get("MOTCUA_PWA_DIR")
+    return {
+        "push_worker": "external" if env.get("MOTCUA_PUSH_WORKER", "").strip().lower() == "external" else "inprocess",
+        "push_insecure_endpoints": env.get("MOTCUA_PUSH_INSECURE_ENDPOINTS") == "1",
+        "pwa_dir": Path(pwa_dir).resolve() if pwa_dir else None,
+        "rate_limits": limits,
+        "working_hours": hours,
+        "deadline_cutoff": cutoff,
+        "oidc": _oidc(env),
+    }
+
+
+def _oidc(env: dict[str, str]) -> OidcSettings | None:
+    issuer = env.get("OIDC_ISSUER", "").strip()
+    client_id, secret = env.get("OIDC_CLIENT_ID", "").strip(), env.get("OIDC_CLIENT_SECRET", "").strip()
+    if not (issuer or client_id or secret):
+        return None
+    if not (issuer and client_id and secret):
+        raise ConfigError("OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set together (or none of them)")
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("OIDC_ISSUER: must be the identity provider's absolute https URL, e.g. https://sso.dichvucong.gov.vn")
+    claim = env.get("OIDC_PERSONAL_ID_CLAIM", "").strip() or None
+    return OidcSettings(issuer=issuer, client_id=client_id, client_secret=secret, personal_id_claim=claim,
+                        required_for_officers=env.get("OIDC_REQUIRED_FOR_OFFICERS", "").strip() in ("1", "true"),
+                        scope=env.get("OIDC_SCOPE", "").strip() or "openid profile phone")
+
+
+# -- the settings of this process ------------------------------------------------------------------
+# create_app and the `motcua` command install the settings they were given; domain code that has no request
+# at hand (the deadline calendar, the rate limits, the push worker) reads them with current().
+_current: Settings | None = None
+
+
+def install(settings: Settings) -> Settings:
+    global _current
+    _current = settings
+    return settings
+
+
+def current() -> Settings:
+    """The installed settings; before any (tests driving domain code directly), the environment's tunables
+    on top of empty placeholders for the rest, read once."""
+    global _current
+    if _current is None:
+        _current = Settings(data_dir=Path("data").resolve(), database_url="", storage=StorageSettings(kind="file"),
+                            secret_key="", vapid_private_pem=b"", vapid_public_pem=b"",
+                            vapid_subject="mailto:admin@motcua.local", public_url=None, **tunables(dict(os.environ)))
+    return _current
 
 
 def _database_url(value: str | None, data_dir: Path) -> str:
@@ -169,7 +265,7 @@ def _secret_key(value: str | None, data_dir: Path, create: bool) -> str:
     return key
 
 
-def _vapid(env: dict[str, str], data_dir: Path, create: bool) -> dict:
+def _vapid(env: dict[str, str], data_dir: Path, create: bool) -> dict[str, Any]:
     subject = env.get("VAPID_SUBJECT") or "mailto:admin@motcua.local"
     if not (subject.startswith("mailto:") or subject.startswith("https://")):
         raise ConfigError("VAPID_SUBJECT: must start with mailto: or https://, e.g. mailto:motcua@example.gov.vn")

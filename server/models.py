@@ -4,13 +4,17 @@ Model docstrings become SQL table comments: keep semicolons out of them, since t
 migration runner splits SQL statements on them.
 
 Records created on devices (dossiers, attachments, devices, mutations, conflicts) have
-ids made on the device, so nothing waits for the server to exist (DESIGN.md, Sync 1).
+ids made on the device, so nothing waits for the server to exist (docs/design.md, Sync 1).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+from server.dossiers.status import DossierStatus
 
 # Roles (vai trò). Officers have a unit; citizens do not.
 CITIZEN = "citizen"  # công dân
@@ -31,7 +35,8 @@ class AdministrativeUnit(Model):
     name_folded = fields.CharField(max_length=200)
     kind = fields.CharField(max_length=50, default="")
     level = fields.CharField(max_length=16)  # "province" | "district" | "commune": data, not code
-    parent = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="children")
+    parent: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="children")
+    parent_id: int | None
     valid_from = fields.DateField()
     valid_to = fields.DateField(null=True)
     # Mã định danh điện tử of the unit's one-stop office (Decision 20/2020/QĐ-TTg), used in dossier codes.
@@ -46,8 +51,10 @@ class UnitSuccessor(Model):
     """Old unit → the unit it became part of at a reorganisation (e.g. 1 July 2025)."""
 
     id = fields.IntField(primary_key=True)
-    old_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="successors")
-    new_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="predecessors")
+    old_unit: fields.ForeignKeyRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="successors")
+    old_unit_id: int
+    new_unit: fields.ForeignKeyRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="predecessors")
+    new_unit_id: int
 
     class Meta:
         table = "unit_successors"
@@ -64,7 +71,15 @@ class Procedure(Model):
     field = fields.CharField(max_length=200)  # lĩnh vực
     level = fields.CharField(max_length=16)
     processing_days = fields.DecimalField(max_digits=6, decimal_places=1, null=True)  # null: not published
-    online = fields.CharField(max_length=8)  # "full" (toàn trình) | "partial" (một phần) | "none"
+    # The unit of processing_days as the national data give it: working_days | days | hours (working_time.UNITS).
+    processing_unit = fields.CharField(max_length=16, default="working_days")
+    # The procedure's own cut-off hour "HH:MM" (received at or after it → the next working day); None: the
+    # office's, or 15:00 for a same-day procedure (docs/workflow.md "Deadlines").
+    cutoff = fields.CharField(max_length=5, null=True)
+    online = fields.CharField(max_length=8)  # "full" (toàn trình) | "partial" (một phần) | "none" | "unknown"
+    # "4 tại chỗ": the province designates it for one authorised officer to receive, appraise, approve and return on
+    # the spot (docs/workflow.md "Approval and return").
+    on_the_spot = fields.BooleanField(default=False)
     current_version = fields.IntField(default=1)
 
     class Meta:
@@ -75,10 +90,11 @@ class ProcedureVersion(Model):
     """One version of a procedure's content and form: a dossier keeps the version it was filed with."""
 
     id = fields.IntField(primary_key=True)
-    procedure = fields.ForeignKeyField("motcua.Procedure", related_name="versions")
+    procedure: fields.ForeignKeyRelation[Procedure] = fields.ForeignKeyField("motcua.Procedure", related_name="versions")
+    procedure_id: int
     version = fields.IntField()
     effective_from = fields.DateField()
-    content = fields.JSONField()  # the catalog entry as imported: name, documents, fee, form, sources…
+    content: fields.JSONField[dict[str, Any]] = fields.JSONField()  # the catalog entry as imported: name, documents, fee, form, sources…
     content_hash = fields.CharField(max_length=64)
     imported_at = fields.DatetimeField(auto_now_add=True)
 
@@ -92,17 +108,34 @@ class User(Model):
     phone = fields.CharField(max_length=16, unique=True)  # normalised 0xxxxxxxxx; the sign-in name
     full_name = fields.CharField(max_length=200)
     full_name_folded = fields.CharField(max_length=200)
+    # the personal identification number (số định danh cá nhân) an identity provider asserted: the account's link
+    # to it (server/accounts/oidc.py); one account per number (the unique index users_cccd_unique, migration 0009)
     cccd = fields.CharField(max_length=12, null=True)
     password_hash = fields.CharField(max_length=200)
     role = fields.CharField(max_length=16, default=CITIZEN)
-    unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="officers")
-    # Bumped by a password change or "sign out everywhere": sessions signed with an older epoch stop working.
-    session_epoch = fields.IntField(default=0)
+    unit: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="officers")
+    unit_id: int | None
     locale = fields.CharField(max_length=5, default="vi")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "users"
+
+
+class Session(Model):
+    """A signed-in browser or phone (phiên đăng nhập): the cookie holds a random token, this table its hash.
+
+    Signing out deletes the row, so a copied cookie stops working; a password change deletes them all.
+    """
+
+    token_hash = fields.CharField(max_length=64, primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("motcua.User", related_name="sessions", on_delete=fields.CASCADE)
+    user_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "sessions"
 
 
 class SignInThrottle(Model):
@@ -121,7 +154,8 @@ class Device(Model):
     """A phone or tablet of a user, named by the id it made for itself."""
 
     id = fields.CharField(max_length=64, primary_key=True)
-    user = fields.ForeignKeyField("motcua.User", related_name="devices")
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("motcua.User", related_name="devices")
+    user_id: int
     name = fields.CharField(max_length=200, default="")
     # Highest mutation seq applied contiguously (docs/sync.md): later ones wait for the gap to fill.
     applied_seq = fields.BigIntField(default=0)
@@ -137,24 +171,39 @@ class Dossier(Model):
 
     id = fields.CharField(max_length=36, primary_key=True)
     code = fields.CharField(max_length=64, null=True, unique=True)  # {agency code}-{yyMMdd}-{NNNN}
-    procedure_version = fields.ForeignKeyField("motcua.ProcedureVersion", related_name="dossiers")
-    owner = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers")
-    unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers")
-    status = fields.SmallIntField(default=0)
+    procedure_version: fields.ForeignKeyRelation[ProcedureVersion] = fields.ForeignKeyField("motcua.ProcedureVersion", related_name="dossiers")
+    procedure_version_id: int
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers")
+    owner_id: int | None
+    unit: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers")
+    unit_id: int | None
+    status = fields.SmallIntField(default=int(DossierStatus.DRAFT))  # server/dossiers/status.py
     substatus = fields.CharField(max_length=32, null=True)
     channel = fields.CharField(max_length=16, default="online")  # online | direct | postal | field
-    data = fields.JSONField(default=dict)  # the form's values
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)  # the form's values
     version = fields.IntField(default=1)  # bumped by every write: the sync record version
-    created_by = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers_taken")  # field intake
-    assigned_to = fields.ForeignKeyField("motcua.User", null=True, related_name="assigned_dossiers")
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="dossiers_taken")  # field intake
+    created_by_id: int | None
+    assigned_to: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="assigned_dossiers")
+    assigned_to_id: int | None
     submitted_at = fields.DatetimeField(null=True)
     received_at = fields.DatetimeField(null=True)
-    due_at = fields.DatetimeField(null=True)  # appointment (ngày hẹn trả kết quả)
-    returned_at = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True)  # appointment (ngày hẹn trả kết quả), extended by an apology
+    # The original appointment (hạn gốc) when an apology (form 04) extended it; timeliness is judged on it.
+    original_due_at = fields.DatetimeField(null=True)
+    # When processing ended, the result ready (ngày kết thúc xử lý, `finish`): timeliness is decided by it.
+    finished_at = fields.DatetimeField(null=True)
+    returned_at = fields.DatetimeField(null=True)  # when the result was handed over (`return`)
+    # Sign-off (docs/workflow.md "Approval and return"): the leader who approved (signed) the drafted result, when;
+    # and who received the result at the desk (their signature is a page of the dossier).
+    approved_by = fields.IntField(null=True)
+    approved_at = fields.DatetimeField(null=True)
+    returned_to = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # The office now handling it, when a receiving office forwarded it (liên thông), else the receiving unit.
-    handling_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers_handled")
+    handling_unit: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="dossiers_handled")
+    handling_unit_id: int | None
     # The deadline clock stops while a supplement or a financial obligation is awaited.
     clock_paused_at = fields.DatetimeField(null=True)
     apology_sent_at = fields.DatetimeField(null=True)  # văn bản xin lỗi, sent at most once
@@ -162,24 +211,34 @@ class Dossier(Model):
     postal_submit = fields.BooleanField(default=False)  # bưu chính công ích: dossier sent by post
     postal_return = fields.BooleanField(default=False)  # result returned by post
     postal_consignment = fields.CharField(max_length=64, default="")  # số hiệu bưu gửi
+    # Its line in the receiving unit's dossier register (sổ theo dõi hồ sơ, form 07 of Circular 03/2025): one book
+    # per unit and year of reception, numbered 1, 2, 3… without gaps by the server when the reception is written
+    # (server/workflow/register_numbers.py), also for receipts issued offline.
+    register_year = fields.SmallIntField(null=True)
+    register_number = fields.IntField(null=True)
 
     class Meta:
         table = "dossiers"
         indexes = (("unit_id", "received_at"), ("status", "due_at"))
+        unique_together = (("unit", "register_year", "register_number"),)
 
 
 class DossierEvent(Model):
     """One step of the processing-control record (phiếu kiểm soát quá trình giải quyết hồ sơ). Append-only."""
 
     id = fields.BigIntField(primary_key=True)
-    dossier = fields.ForeignKeyField("motcua.Dossier", related_name="events")
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="events")
+    dossier_id: str
     at = fields.DatetimeField(auto_now_add=True)
-    actor = fields.ForeignKeyField("motcua.User", null=True, related_name="dossier_events")
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="dossier_events")
+    actor_id: int | None
     action = fields.CharField(max_length=32)
     from_status = fields.SmallIntField(null=True)
     to_status = fields.SmallIntField(null=True)
-    from_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_from")
-    to_unit = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_to")
+    from_unit: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_from")
+    from_unit_id: int | None
+    to_unit: fields.ForeignKeyNullableRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", null=True, related_name="events_to")
+    to_unit_id: int | None
     note = fields.TextField(default="")
 
     class Meta:
@@ -190,8 +249,10 @@ class Attachment(Model):
     """A document page (thành phần hồ sơ), its bytes are in the object store, addressed by SHA-256."""
 
     id = fields.CharField(max_length=36, primary_key=True)
-    dossier = fields.ForeignKeyField("motcua.Dossier", related_name="attachments")
-    uploader = fields.ForeignKeyField("motcua.User", null=True, related_name="attachments")
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="attachments")
+    dossier_id: str
+    uploader: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="attachments")
+    uploader_id: int | None
     document = fields.CharField(max_length=300)  # which required document this page belongs to
     page = fields.IntField(default=1)
     sha256 = fields.CharField(max_length=64)
@@ -222,7 +283,7 @@ class UsedUploadLink(Model):
         table = "used_upload_links"
 
 
-class MutationReceipt(Model):
+class MutationOutcome(Model):
     """What happened to one device seq: the stored result that makes applying a mutation exactly once possible.
 
     mutation_id is null only for a seq the device declared lost before any mutation with it arrived.
@@ -230,17 +291,18 @@ class MutationReceipt(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    device = fields.ForeignKeyField("motcua.Device", related_name="receipts")
+    device: fields.ForeignKeyRelation[Device] = fields.ForeignKeyField("motcua.Device", related_name="outcomes")
+    device_id: str
     seq = fields.BigIntField()
     mutation_id = fields.CharField(max_length=64, null=True, unique=True)
     fingerprint = fields.CharField(max_length=64, null=True)
     status = fields.CharField(max_length=16)  # applied | merged | conflict | rejected | held | lost
-    result = fields.JSONField(default=dict)
-    payload = fields.JSONField(null=True)
+    result: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
-        table = "mutation_receipts"
+        table = "mutation_outcomes"
         unique_together = (("device", "seq"),)
 
 
@@ -295,8 +357,8 @@ class Conflict(Model):
     entity_id = fields.CharField(max_length=64)
     status = fields.CharField(max_length=16, default="open")  # open | resolved
     version = fields.IntField(default=1)
-    data = fields.JSONField()
-    scopes = fields.JSONField()
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    scopes: fields.JSONField[list[str]] = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -305,8 +367,10 @@ class Conflict(Model):
 
 class PushSubscription(Model):
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("motcua.User", related_name="push_subscriptions")
-    device = fields.ForeignKeyField("motcua.Device", null=True, related_name="push_subscriptions")
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("motcua.User", related_name="push_subscriptions")
+    user_id: int
+    device: fields.ForeignKeyNullableRelation[Device] = fields.ForeignKeyField("motcua.Device", null=True, related_name="push_subscriptions")
+    device_id: str | None
     endpoint = fields.CharField(max_length=1000, unique=True)
     p256dh = fields.CharField(max_length=200)
     auth = fields.CharField(max_length=100)
@@ -323,15 +387,18 @@ class Notification(Model):
     """A notice for one user: shown in the in-app inbox and, where subscribed, sent by Web Push."""
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("motcua.User", related_name="notifications")
-    dossier = fields.ForeignKeyField("motcua.Dossier", null=True, related_name="notifications")
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("motcua.User", related_name="notifications")
+    user_id: int
+    dossier: fields.ForeignKeyNullableRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", null=True, related_name="notifications")
+    dossier_id: str | None
     kind = fields.CharField(max_length=32)
     title = fields.CharField(max_length=200)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)
     read_at = fields.DatetimeField(null=True)
     # The event that caused it: with kind, one notice per user per event, so nothing is sent twice.
-    event = fields.ForeignKeyField("motcua.DossierEvent", null=True, related_name="notifications")
+    event: fields.ForeignKeyNullableRelation[DossierEvent] = fields.ForeignKeyField("motcua.DossierEvent", null=True, related_name="notifications")
+    event_id: int | None
     url = fields.CharField(max_length=300, default="")  # where a click leads in the app
     topic = fields.CharField(max_length=32, default="")  # Web Push Topic: a newer notice replaces a waiting one
     urgency = fields.CharField(max_length=8, default="normal")
@@ -345,13 +412,34 @@ class Rating(Model):
     """Đánh giá mức độ hài lòng after the result: very_satisfied | satisfied | unsatisfied (reason required)."""
 
     id = fields.IntField(primary_key=True)
-    dossier = fields.OneToOneField("motcua.Dossier", related_name="rating")
+    dossier: fields.OneToOneRelation[Dossier] = fields.OneToOneField("motcua.Dossier", related_name="rating")
+    dossier_id: str
     value = fields.CharField(max_length=16)
     reason = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "ratings"
+
+
+class DocumentNumber(Model):
+    """The number of an issued document (số văn bản), per unit, series and year, distinct from the dossier code."""
+
+    # Given when the document is first issued and kept afterwards (server/documents/numbers.py).
+
+    id = fields.BigIntField(primary_key=True)
+    unit: fields.ForeignKeyRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="document_numbers")
+    unit_id: int
+    series = fields.CharField(max_length=32)  # the document kind it numbers: receipt, refusal, ct04…
+    year = fields.SmallIntField()
+    number = fields.IntField()
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="document_numbers")
+    dossier_id: str
+    issued_at = fields.DatetimeField()  # the date printed on the document
+
+    class Meta:
+        table = "document_numbers"
+        unique_together = (("unit", "series", "year", "number"), ("dossier", "series"))
 
 
 class Holiday(Model):
@@ -376,11 +464,22 @@ class DossierCodeCounter(Model):
         table = "dossier_code_counters"
 
 
+class RegisterCounter(Model):
+    """The last number written in one dossier register book: key is "{unit id}-{year}"."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    last_number = fields.IntField(default=0)
+
+    class Meta:
+        table = "register_counters"
+
+
 class CodeBlock(Model):
     """Sequence numbers reserved for one field device and one day, so receipts issued offline carry final codes."""
 
     id = fields.IntField(primary_key=True)
-    device = fields.ForeignKeyField("motcua.Device", related_name="code_blocks")
+    device: fields.ForeignKeyRelation[Device] = fields.ForeignKeyField("motcua.Device", related_name="code_blocks")
+    device_id: str
     agency_code = fields.CharField(max_length=32)
     day = fields.DateField()
     first_number = fields.IntField()
@@ -395,9 +494,11 @@ class PushJob(Model):
     """The push outbox: one delivery of one notification to one subscription, written with the status change."""
 
     id = fields.BigIntField(primary_key=True)
-    notification = fields.ForeignKeyField("motcua.Notification", related_name="push_jobs")
-    subscription = fields.ForeignKeyField("motcua.PushSubscription", null=True, related_name="push_jobs",
+    notification: fields.ForeignKeyRelation[Notification] = fields.ForeignKeyField("motcua.Notification", related_name="push_jobs")
+    notification_id: int
+    subscription: fields.ForeignKeyNullableRelation[PushSubscription] = fields.ForeignKeyField("motcua.PushSubscription", null=True, related_name="push_jobs",
                                           on_delete=fields.SET_NULL)
+    subscription_id: int | None
     status = fields.CharField(max_length=16, default="queued")  # queued | sending | sent | failed | gone
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from server.catalog import import_catalog
-from server.holidays import load_shipped_holidays_if_empty
+from server.catalog.shipped import import_shipped_catalog
+from server.workflow.holidays import load_shipped_holidays_if_empty
 from server.models import AdministrativeUnit, Procedure, User
-from server.passwords import hash_password
-from server.units import DEFAULT_FILES, UNITS_DIR, import_units_file
+from server.accounts.passwords import hash_password
+from server.catalog.units import DEFAULT_FILES, UNITS_DIR, import_units_file
 from server.vietnamese import fold
 
 # The demo's commune office: a ward of Phú Thọ province since 1 July 2025 (formerly Vĩnh Yên, Vĩnh Phúc).
@@ -39,10 +40,10 @@ async def demo_unit() -> AdministrativeUnit | None:
             or await units.order_by("code").first())
 
 
-async def seed() -> dict:
+async def seed() -> dict[str, Any]:
     for name in DEFAULT_FILES:
         await import_units_file(UNITS_DIR / name)
-    await import_catalog()
+    await import_shipped_catalog()  # a real commune's whole list, the hand-made forms kept (docs/catalog.md)
     await load_shipped_holidays_if_empty()  # holidays and make-up days for deadlines (docs/workflow.md)
     unit = await demo_unit()
     for account in DEMO_ACCOUNTS:

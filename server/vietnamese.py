@@ -1,6 +1,6 @@
 """Vietnamese data: names, search keys, mobile numbers, personal identifiers, dates.
 
-Pure functions, no I/O. The rules and their sources are in /work/shared/DOMAIN.md
+Pure functions, no I/O. The rules and their sources are in docs/domain.md
 and docs/forms.md ("CCCD").
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ def fold(text: str) -> str:
 # -- mobile numbers (số điện thoại di động) ----------------------------------
 
 _PHONE_SEPARATORS = re.compile(r"[ .\-\t\u00a0]")
-# DOMAIN.md: ^(?:\+?84|0)(3|5|7|8|9)\d{8}$ ; [0-9] rather than \d, which in
+# docs/domain.md: ^(?:\+?84|0)(3|5|7|8|9)\d{8}$ ; [0-9] rather than \d, which in
 # Python also matches other scripts' digits.
 _MOBILE = re.compile(r"(?:\+?84|0)([35789][0-9]{8})")
 _PHONE_MAX_INPUT = 32  # longer input cannot be a phone number, whatever the separators
@@ -183,5 +183,9 @@ def is_cmnd(number: str) -> bool:
 # -- dates ----------------------------------------------------------------------
 
 def format_date_vi(d: date) -> str:
-    """The date as printed on Vietnamese documents: "ngày 05 tháng 03 năm 2025"."""
-    return f"ngày {d.day:02d} tháng {d.month:02d} năm {d.year:04d}"
+    """The date as printed on Vietnamese administrative documents: "ngày 05 tháng 3 năm 2025".
+
+    Decree 30/2020/NĐ-CP, Appendix I (place and date of issue): a zero goes before day numbers below 10 and
+    before the months 1 and 2 only ("tháng 01", "tháng 02", but "tháng 3" … "tháng 12")."""
+    month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
+    return f"ngày {d.day:02d} tháng {month} năm {d.year:04d}"

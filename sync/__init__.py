@@ -7,7 +7,7 @@ Policy (the workflow); :class:`MemoryStore` is the reference Store.
 from .engine import sync_round
 from .errors import SyncRequestError
 from .memory import MemoryStore
-from .model import Actor, ChangeRef, DeviceState, Receipt, Record
+from .model import Actor, ChangeRef, DeviceState, Outcome, Record
 from .policy import Policy, Rejection
 from .protocol import MAX_MUTATIONS, MAX_REQUEST_BYTES, check_request_size
 from .store import Store
@@ -20,7 +20,7 @@ __all__ = [
     "DeviceState",
     "MemoryStore",
     "Policy",
-    "Receipt",
+    "Outcome",
     "Record",
     "Rejection",
     "Store",

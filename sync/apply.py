@@ -2,16 +2,15 @@
 
 Runs inside the mutation's transaction, after the engine has decided that
 this mutation's turn has come (rule 2). Returns the result the device will
-see; the engine stores it as the receipt.
+see; the engine stores it as the outcome.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 from typing import Any, Callable
 
-from .merge import FieldConflict, merge_fields
+from .conflicts import FieldConflict, conflict_id, merge_fields, open_conflict_data
 from .model import Actor, Record
 from .policy import Policy, Rejection
 from .protocol import CONFLICT_ENTITY, Mutation
@@ -30,12 +29,6 @@ def _from_rejection(mutation: Mutation, rejection: Rejection) -> dict[str, Any]:
     return rejected(mutation.mutation_id, rejection.code, dict(rejection.reason))
 
 
-def conflict_id(mutation_id: str, field: str) -> str:
-    """Derived, not random: a retried transaction creates the same conflict."""
-    digest = hashlib.sha256(f"{mutation_id}\0{field}".encode("utf-8")).hexdigest()
-    return f"cf-{digest[:32]}"
-
-
 def visible(record: Record | None, actor: Actor) -> bool:
     return record is not None and bool(record.scopes & actor.scopes)
 
@@ -49,10 +42,9 @@ class Applier:
         self.actor = actor
         self.device_id = device_id
         self.clock = clock
-        # The last write of a sequential update: (seq, entity, id, version). The engine keeps it once the
+        # The last write of a sequential update: (entity, id, version). The engine keeps it once the
         # mutation's transaction has committed, so the pull can tell the device "your own edit, now version n".
-        self.own_write: tuple[int, str, str, int] | None = None
-        self._last_seq = 0
+        self.own_write: tuple[str, str, int] | None = None
 
     async def apply(self, mutation: Mutation) -> dict[str, Any]:
         handler = {
@@ -76,7 +68,7 @@ class Applier:
         await self.store.save_record(record)
         # Old readers hear of the change too, so a record that leaves their
         # scope reaches them as a tombstone instead of staying stale.
-        self._last_seq = await self.store.append_change(record, record.scopes | old_scopes, mutation.mutation_id)
+        await self.store.append_change(record, record.scopes | old_scopes, mutation.mutation_id)
         if record.entity != CONFLICT_ENTITY:
             await self.policy.after_write(self.store, self.actor, before, record, mutation)
 
@@ -107,48 +99,35 @@ class Applier:
                 "bad_base_version",
                 reason("bad_base_version", base_version=m.base_version, version=record.version),
             )
-        verdict = await self.policy.check_update(self.actor, record, frozenset(m.changes))
+        verdict = await self.policy.check_update(self.actor, record, {f: c.value for f, c in m.changes.items()})
         if isinstance(verdict, Rejection):
             return _from_rejection(m, verdict)
         sequential = record.version == m.base_version
-        outcome = merge_fields(record.data, m.changes)
-        if outcome.apply:
+        merged = merge_fields(record.data, m.changes)
+        if merged.apply:
             before = copy.deepcopy(record)
-            record.data.update(outcome.apply)
+            record.data.update(merged.apply)
             await self._write(record, m, before)
-        conflict_ids = [await self._open_conflict(m, record, c) for c in outcome.conflicts]
+        conflict_ids = [await self._open_conflict(m, record, c) for c in merged.conflicts]
         result: dict[str, Any] = {"mutation_id": m.mutation_id, "version": record.version}
         if conflict_ids:
             result.update(status="conflict", edit="parallel", conflicts=conflict_ids)
         elif sequential:
             result.update(status="applied", edit="sequential")
-            if outcome.apply:
-                self.own_write = (self._last_seq, record.entity, record.id, record.version)
+            if merged.apply:
+                self.own_write = (record.entity, record.id, record.version)
         else:
             result.update(status="merged", edit="parallel")
         return result
 
     async def _open_conflict(self, m: Mutation, record: Record, c: FieldConflict) -> str:
+        assert m.mutation_id is not None  # only a device's update can conflict
         conflict = Record(
             CONFLICT_ENTITY,
             conflict_id(m.mutation_id, c.field),
             0,
-            {
-                "entity": record.entity,
-                "entity_id": record.id,
-                "field": c.field,
-                "base": c.base,
-                "server_value": c.server_value,
-                "device_value": c.device_value,
-                "mutation_id": m.mutation_id,
-                "device_id": self.device_id,
-                "actor": self.actor.user_id,
-                "status": "open",
-                "created": self.clock(),
-                "resolved_by": None,
-                "resolution": None,
-                "resolved_at": None,
-            },
+            open_conflict_data(record.entity, record.id, c, m.mutation_id, self.device_id, self.actor.user_id,
+                               self.clock()),
         )
         # Both sides see it: whoever may read the record.
         await self._write(conflict, m, None, scopes=record.scopes)
@@ -186,7 +165,7 @@ class Applier:
         if not same_value(current, seen) and not same_value(current, change.value):
             # Overwriting a value the resolver never saw would drop it silently.
             return rejected(m.mutation_id, "stale_resolution", reason("stale_resolution"))
-        verdict = await self.policy.check_update(self.actor, target, frozenset({field}))
+        verdict = await self.policy.check_update(self.actor, target, {field: change.value})
         if isinstance(verdict, Rejection):
             return _from_rejection(m, verdict)
         if not same_value(current, change.value):

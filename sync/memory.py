@@ -14,9 +14,9 @@ import asyncio
 import copy
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Sequence
+from typing import AsyncContextManager, AsyncIterator, Sequence
 
-from .model import ChangeRef, DeviceState, Receipt, Record
+from .model import ChangeRef, DeviceState, Outcome, Page, Record
 
 
 class SimulatedCrash(Exception):
@@ -37,7 +37,7 @@ class ChangeEntry:
 @dataclass
 class _State:
     devices: dict[str, DeviceState] = field(default_factory=dict)
-    receipts: dict[tuple[str, int], Receipt] = field(default_factory=dict)
+    outcomes: dict[tuple[str, int], Outcome] = field(default_factory=dict)
     by_mutation: dict[str, tuple[str, int]] = field(default_factory=dict)
     records: dict[tuple[str, str], Record] = field(default_factory=dict)
     log: list[ChangeEntry] = field(default_factory=list)
@@ -67,12 +67,16 @@ class MemoryStore:
             finally:
                 self._in_transaction = False
 
+    def reading(self) -> AsyncContextManager[None]:
+        """Reads only: here, simply a transaction (committed state, one at a time)."""
+        return self.transaction()
+
     def _snapshot(self) -> _State:
         # Stored objects are never mutated in place (copies go in and out),
         # so shallow copies of the containers are a full snapshot.
         state = self._state
         return _State(
-            dict(state.devices), dict(state.receipts), dict(state.by_mutation), dict(state.records), list(state.log)
+            dict(state.devices), dict(state.outcomes), dict(state.by_mutation), dict(state.records), list(state.log)
         )
 
     def _check(self) -> None:
@@ -88,7 +92,7 @@ class MemoryStore:
                 raise SimulatedCrash("simulated crash")
         self._writes += 1
 
-    # -- devices and receipts ---------------------------------------------
+    # -- devices and outcomes ---------------------------------------------
     async def lock_device(self, device_id: str, user_id: str) -> DeviceState:
         self._check()
         device = self._state.devices.get(device_id)
@@ -98,28 +102,39 @@ class MemoryStore:
             self._state.devices[device_id] = device
         return copy.deepcopy(device)
 
+    async def get_device(self, device_id: str) -> tuple[DeviceState, bool] | None:
+        self._check()
+        device = self._state.devices.get(device_id)
+        if device is None:
+            return None
+        return copy.deepcopy(device), (device_id, device.applied_seq + 1) in self._state.outcomes
+
+    async def prefetch_outcomes(self, device_id: str, mutation_ids: Sequence[str], seqs: Sequence[int],
+                                mutations: Sequence[object] = ()) -> None:
+        self._check()  # everything is at hand already
+
     async def save_device(self, device: DeviceState) -> None:
         self._write()
         self._state.devices[device.device_id] = copy.deepcopy(device)
 
-    async def get_receipt(self, mutation_id: str) -> Receipt | None:
+    async def get_outcome(self, mutation_id: str) -> Outcome | None:
         self._check()
         key = self._state.by_mutation.get(mutation_id)
-        return copy.deepcopy(self._state.receipts[key]) if key else None
+        return copy.deepcopy(self._state.outcomes[key]) if key else None
 
-    async def get_receipt_at(self, device_id: str, seq: int) -> Receipt | None:
+    async def get_outcome_at(self, device_id: str, seq: int) -> Outcome | None:
         self._check()
-        return copy.deepcopy(self._state.receipts.get((device_id, seq)))
+        return copy.deepcopy(self._state.outcomes.get((device_id, seq)))
 
-    async def save_receipt(self, receipt: Receipt) -> None:
+    async def save_outcome(self, outcome: Outcome) -> None:
         self._write()
-        key = (receipt.device_id, receipt.seq)
-        if receipt.mutation_id is not None:
-            owner = self._state.by_mutation.get(receipt.mutation_id)
+        key = (outcome.device_id, outcome.seq)
+        if outcome.mutation_id is not None:
+            owner = self._state.by_mutation.get(outcome.mutation_id)
             if owner is not None and owner != key:
                 raise RuntimeError("unique violation: mutation_id")  # as a UNIQUE index would
-            self._state.by_mutation[receipt.mutation_id] = key
-        self._state.receipts[key] = copy.deepcopy(receipt)
+            self._state.by_mutation[outcome.mutation_id] = key
+        self._state.outcomes[key] = copy.deepcopy(outcome)
 
     # -- records -----------------------------------------------------------
     async def load_record(self, entity: str, record_id: str, *, for_update: bool = False) -> Record | None:
@@ -145,19 +160,24 @@ class MemoryStore:
 
     async def changes_since(self, after: int, upto: int, scopes: frozenset[str], limit: int) -> Sequence[ChangeRef]:
         self._check()
-        latest: dict[tuple[str, str], int] = {}
+        latest: dict[tuple[str, str], ChangeEntry] = {}
         for entry in self._state.log[after:upto]:
             if entry.scopes & scopes:
-                latest[(entry.entity, entry.id)] = entry.seq
-        ordered = sorted(latest.items(), key=lambda item: item[1])[:limit]
-        return [ChangeRef(seq, entity, record_id) for (entity, record_id), seq in ordered]
+                latest[(entry.entity, entry.id)] = entry
+        ordered = sorted(latest.values(), key=lambda entry: entry.seq)[:limit]
+        return [ChangeRef(entry.seq, entry.entity, entry.id, entry.version) for entry in ordered]
+
+    async def read_page(self, after: int, scopes: frozenset[str], limit: int) -> Page:
+        head = await self.head_seq()
+        refs = list(await self.changes_since(after, head, scopes, limit)) if after < head else []
+        return Page(head, refs)
 
     # -- inspection for tests (not part of the Store protocol) -------------
     def records(self) -> dict[tuple[str, str], Record]:
         return copy.deepcopy(self._state.records)
 
-    def receipts(self) -> list[Receipt]:
-        return copy.deepcopy(list(self._state.receipts.values()))
+    def outcomes(self) -> list[Outcome]:
+        return copy.deepcopy(list(self._state.outcomes.values()))
 
     def change_log(self) -> list[ChangeEntry]:
         return copy.deepcopy(self._state.log)

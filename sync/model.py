@@ -46,18 +46,18 @@ class DeviceState:
     applied_seq: int = 0
 
 
-# Receipt statuses. "held" is the only one that is not final.
+# Outcome statuses. "held" is the only one that is not final.
 FINAL_STATUSES = frozenset({"applied", "merged", "conflict", "rejected", "lost"})
 
 
 @dataclass
-class Receipt:
+class Outcome:
     """What happened to one device seq.
 
-    A receipt occupies ``(device_id, seq)``. ``mutation_id`` is ``None``
+    A outcome occupies ``(device_id, seq)``. ``mutation_id`` is ``None``
     only for a seq the device declared lost before any mutation with it
     arrived. ``payload`` is the raw mutation while it is held, and
-    ``None`` once the receipt is final.
+    ``None`` once the outcome is final.
     """
 
     device_id: str
@@ -76,3 +76,14 @@ class ChangeRef:
     seq: int
     entity: str
     id: str
+    version: int | None = None  # the record's version that this change wrote, when the store knows it
+
+
+@dataclass
+class Page:
+    """What a pull reads (``Store.read_page``): the head, the page of changes up to it, and the records of those
+    changes that the store read along with them (a record missing here is loaded with ``load_record``)."""
+
+    head: int
+    refs: list[ChangeRef]
+    records: dict[tuple[str, str], Record | None] = field(default_factory=dict)

@@ -39,8 +39,9 @@ class Policy(Protocol):
         refuses instead, so that nothing is lost silently."""
         ...
 
-    async def check_update(self, actor: Actor, record: Record, fields: frozenset[str]) -> Rejection | None:
-        """May ``actor`` change ``fields`` of ``record`` in its current state?
+    async def check_update(self, actor: Actor, record: Record, changes: Mapping[str, Any]) -> Rejection | None:
+        """May ``actor`` set these fields of ``record`` to these values (``changes``: field → new value) in its
+        current state? The values are checked too: a record may be incomplete, never invalid.
 
         Also asked before a conflict resolution writes its field."""
         ...

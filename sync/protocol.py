@@ -53,9 +53,13 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class Mutation:
-    """A valid mutation, ready to apply."""
+    """A valid mutation, ready to apply.
 
-    mutation_id: str
+    ``mutation_id`` is ``None`` (and ``seq`` 0) only for a change the server
+    makes on a user's behalf, outside any device's outbox (a create or a step
+    taken through the REST API): nobody resends it, so no outcome is stored."""
+
+    mutation_id: str | None
     seq: int
     entity: str
     entity_id: str
@@ -71,7 +75,7 @@ class Envelope:
     """One element of ``mutations`` as received.
 
     ``placeable`` means it has a usable mutation id and seq, so it takes part
-    in per-device ordering and gets a stored receipt even if it is malformed
+    in per-device ordering and gets a stored outcome even if it is malformed
     (its seq is consumed by the rejection, so it never blocks later ones).
     ``raw`` is kept because held mutations are stored raw and parsed again
     when their turn comes.

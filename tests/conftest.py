@@ -132,7 +132,8 @@ class RunningServer:
 def start_server(env: dict[str, str], cwd: Path, data_dir: Path) -> RunningServer:
     port = free_port()
     log = open(data_dir.parent / f"server-{port}.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                "--workers", "1"],
                                env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(url=f"http://127.0.0.1:{port}", env=env, data_dir=data_dir, process=process)
     deadline = time.monotonic() + 60
@@ -226,3 +227,36 @@ def citizen(server) -> Api:
     assert response.status_code == 201, response.text
     client.phone = phone
     return client
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Which screens axe-core checked in this run (tests/a11y.py), so a run shows what its accessibility check covered."""
+    from tests import a11y
+
+    if a11y.checked:
+        terminalreporter.write_line(f"axe-core checked {len(a11y.checked)} screens: {', '.join(sorted(a11y.checked))}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the worker thread of any SQLite connection a test left open. aiosqlite runs each connection in a
+    non-daemon thread; one left behind (a connection made on one event loop and replaced on another) would keep
+    the interpreter from exiting after the last test, and CI would wait for ever.
+
+    Also fails the run when axe-core found a serious violation in a browser context no fixture checked (tests/a11y.py).
+    """
+    import gc
+
+    from tests import a11y
+
+    if a11y.unasserted:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        lines = ["accessibility (axe-core) violations found outside a checked fixture:", *map(str, a11y.unasserted)]
+        if reporter:
+            reporter.write_line("\n".join(lines), red=True)
+        session.exitstatus = 1
+
+    import aiosqlite
+
+    for candidate in gc.get_objects():
+        if isinstance(candidate, aiosqlite.Connection) and candidate._running:
+            candidate.stop()

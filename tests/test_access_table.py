@@ -21,9 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from server.app import create_app
+from server.app import create_app, endpoints
 from server.config import load_settings
-from server.sessions import SESSION_COOKIE
+from server.accounts.sessions import SESSION_COOKIE
 from tests.conftest import OFFICER_PASSWORD, VALID_FORM, VIET_TRI, VINH_YEN, Api, motcua_env, run_motcua, start_server, unique_phone
 
 ROLES = ("anonymous", "owner", "other_citizen", "unit_officer", "other_unit_officer", "leader", "admin")
@@ -63,6 +63,7 @@ TABLE: list[Row] = [
     Row("GET", "/api/procedures/forms?codes=TEST.0001", "200 200 200 200 200 200 200"),
     Row("GET", "/api/units", "200 200 200 200 200 200 200"),
     Row("GET", "/api/calendar", "200 200 200 200 200 200 200"),
+    Row("GET", "/api/workflow", "200 200 200 200 200 200 200"),
     Row("GET", "/api/push/key", "200 200 200 200 200 200 200"),
     Row("GET", "/api/openapi.json", "200 200 200 200 200 200 200"),
     Row("POST", "/api/track", "404 404 404 404 404 404 404", {"code": "08707-010125-9999", "digits": "1234"},
@@ -102,6 +103,10 @@ TABLE: list[Row] = [
     Row("PATCH", "/api/attachments/{attachment}", "401 400 404 400 404 400 400", {}),
     # Officers' tools.
     Row("POST", "/api/code-blocks", "401 403 403 200 200 403 403", {"device_id": "dev-{uuid}"}),
+    # A unit's identifier code (Decision 20/2020/QĐ-TTg): administrators only, their own unit or below it.
+    Row("PATCH", f"/api/units/{VINH_YEN}", "401 403 403 403 403 403 200", {"agency_code": None}),
+    Row("PATCH", f"/api/units/{VIET_TRI}", "401 403 403 403 403 403 403", {"agency_code": None},
+        note="another commune: not the administrator's unit"),
     Row("GET", "/api/statistics", "401 403 403 403 403 200 200"),
     # Pages guarded by role (a page answers a stranger with the sign-in page).
     Row("GET", "/officer", "303 403 403 200 200 200 200"),
@@ -125,12 +130,14 @@ def world(tmp_path_factory, fresh_database):
     clients: dict[str, Api | None] = {"anonymous": None}
     for column in ("owner", "other_citizen"):
         client = Api(server.url)
-        response = client.post("/api/accounts", {"phone": unique_phone(), "password": CITIZEN_PASSWORD,
+        client.phone, client.password = unique_phone(), CITIZEN_PASSWORD
+        response = client.post("/api/accounts", {"phone": client.phone, "password": CITIZEN_PASSWORD,
                                                  "full_name": "Nguyễn Văn Chủ"})
         assert response.status_code == 201, response.text
         clients[column] = client
     for column, (phone, _, _) in OFFICER_ACCOUNTS.items():
         client = Api(server.url)
+        client.phone, client.password = phone, OFFICER_PASSWORD
         client.sign_in(phone, OFFICER_PASSWORD)
         clients[column] = client
     owner = clients["owner"]
@@ -179,6 +186,9 @@ def test_each_role_gets_what_the_table_says(world, row):
             renewed = response.cookies.get(SESSION_COOKIE)
             if renewed and clients[role] is not None:  # a password change or "everywhere" re-signs this browser
                 clients[role].http.cookies.set(SESSION_COOKIE, renewed, domain="127.0.0.1", path="/")
+            elif (row.method, row.path) == ("DELETE", "/api/session") and clients[role] is not None:
+                # Sessions live on the server: signing out ended this role's one, so it signs in again.
+                clients[role].sign_in(clients[role].phone, clients[role].password)
         finally:
             http.close()
         seen[role] = response.status_code
@@ -186,21 +196,20 @@ def test_each_role_gets_what_the_table_says(world, row):
 
 
 def test_every_api_route_is_in_the_table(tmp_path):
-    from starlette.routing import Route
-
     app = create_app(load_settings({"MOTCUA_DATA_DIR": str(tmp_path)}))  # built, not started: only its routes are read
     tabled = {(row.method, _template(row.path)) for row in TABLE}
     missing = []
-    for route in app.routes:
-        if not isinstance(route, Route) or not route.path.startswith("/api/"):
+    for path, route in endpoints(app.routes):
+        if not path.startswith("/api/"):
             continue
         for method in sorted(route.methods - {"HEAD"}):
-            if (method, route.path) not in tabled:
-                missing.append(f"{method} {route.path}")
+            if (method, path) not in tabled:
+                missing.append(f"{method} {path}")
     assert not missing, f"add rows to TABLE for: {missing}"
 
 
 def _template(path: str) -> str:
     return (path.split("?")[0].replace("{dossier}", "{id}").replace("TEST.0001", "{code}").replace("{attachment}", "{id}")
-            .replace("/999999", "/{id}"))
+            .replace("/999999", "/{id}").replace(f"/units/{VINH_YEN}", "/units/{code}")
+            .replace(f"/units/{VIET_TRI}", "/units/{code}"))
 

@@ -1,4 +1,4 @@
-"""Citizens register and sign in with a phone number; sessions are signed cookies that survive days offline."""
+"""Citizens register and sign in with a phone number; sessions are kept on the server and survive weeks offline."""
 
 from __future__ import annotations
 
@@ -104,6 +104,15 @@ def test_sign_out_ends_the_session(citizen):
     assert citizen.get("/api/dossiers").status_code == 401
 
 
+def test_sign_out_ends_the_session_on_the_server_so_a_copied_cookie_stops_working(server, citizen):
+    copied = Api(server.url)
+    copied.http.cookies.set("motcua_session", citizen.http.cookies.get("motcua_session"), domain="127.0.0.1", path="/")
+    assert copied.get("/api/dossiers").status_code == 200, "the copy works while the session lives"
+    assert citizen.send("DELETE", "/api/session").status_code == 200
+    assert copied.get("/api/dossiers").status_code == 401
+    assert copied.get("/api/session").json()["user"] is None
+
+
 def test_state_changes_without_the_csrf_token_are_refused(server):
     client = Api(server.url)
     phone = unique_phone()
@@ -120,3 +129,13 @@ def test_a_tampered_session_cookie_is_ignored(server, citizen):
     forged = Api(server.url)
     forged.http.cookies.set("motcua_session", cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB"))
     assert forged.get("/api/session").json()["user"] is None
+
+
+def test_a_name_with_control_characters_is_refused_by_the_signup_page_too(server):
+    client = Api(server.url)
+    page = client.get("/signup")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.http.post("/signup", data={"phone": unique_phone(), "password": "mat-khau-dai",
+                                                 "full_name": "Nguy\x1bn V\x00n A", "csrf_token": token})
+    assert response.status_code == 400, response.status_code
+    assert "ký tự" in response.text

@@ -72,7 +72,7 @@ def test_a_leader_reassigns_and_the_old_assignees_offline_edit_and_command_come_
                    reason="Chuyên viên Một đi công tác")["status"] == "applied"
     results = old.sync(queued).json()["results"]
     assert [(r["status"], r["code"]) for r in results] == [("rejected", "not_assigned"), ("rejected", "not_assigned")]
-    assert all("Nội dung bạn đã nhập vẫn được giữ trên máy" in r["reason"]["vi"] for r in results)
+    assert all("Nội dung đã nhập vẫn được giữ trên máy" in r["reason"]["vi"] for r in results)
     assert all(r["reason"]["en"].startswith("The dossier has been assigned to another officer") for r in results)
     # Nothing of it reached the server; the device now holds the server's state with the new assignee.
     record = old.record(dossier_id)["data"]

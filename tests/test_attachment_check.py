@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from server.attachment_check import MAX_FILE_SIZE, MAX_PIXELS, THUMBNAIL_EDGE, check_file, verify_object
-from server.storage import FileStorage, staging_key, thumbnail_key_for
+from server.attachments.checks import (MAX_FILE_SIZE, MAX_PIXELS, THUMBNAIL_EDGE, check_file, verify_object,
+                                       webp_size)
+from server.attachments.storage import FileStorage, staging_key, thumbnail_key_for
 
 EXIF_ORIENTATION, EXIF_GPS_INFO = 0x0112, 0x8825
 
@@ -117,6 +118,50 @@ def test_decompression_bombs_are_refused_before_decoding(tmp_path, width, height
     assert "triệu điểm ảnh" in result.reason.vi
 
 
+def webp_declaring(kind: str, width: int, height: int) -> bytes:
+    """A real small WebP whose header is rewritten to declare width × height: a decompression bomb's 30 bytes."""
+    save = {"VP8 ": {"quality": 50}, "VP8L": {"lossless": True}, "VP8X": {"quality": 50, "exif": Image.Exif().tobytes()}}
+    data = bytearray(photo("WEBP", size=(64, 48), **save[kind]))
+    assert data[12:16] == kind.encode()
+    if kind == "VP8 ":
+        data[26:28], data[28:30] = width.to_bytes(2, "little"), height.to_bytes(2, "little")
+    elif kind == "VP8L":
+        bits = int.from_bytes(data[21:25], "little") & ~((1 << 28) - 1)
+        data[21:25] = (bits | (width - 1) | (height - 1) << 14).to_bytes(4, "little")
+    else:
+        data[24:27], data[27:30] = (width - 1).to_bytes(3, "little"), (height - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("kind", ["VP8 ", "VP8L", "VP8X"])
+def test_a_webp_declaring_a_huge_canvas_is_refused_before_pillow_opens_it(tmp_path, kind, monkeypatch):
+    """Pillow's WebP reader allocates the whole canvas as it opens the file, before its own bomb check."""
+    assert webp_size(webp_declaring(kind, 64, 48)) == (64, 48) == Image.open(io.BytesIO(photo("WEBP", (64, 48)))).size
+    data = webp_declaring(kind, 16383, 16383)
+    assert webp_size(data) == (16383, 16383)
+
+    def no_opening(*args, **kwargs):
+        raise AssertionError("Pillow was asked to open a WebP bomb")
+
+    monkeypatch.setattr(Image, "open", no_opening)
+    result = check_file(write(tmp_path, "bomb.webp", data), sha256(data))
+    assert not result.ok and result.reason.code == "too_many_pixels"
+    assert (result.width, result.height) == (16383, 16383)
+
+
+@pytest.mark.parametrize("cut", [40, 200])
+def test_a_truncated_webp_is_refused(tmp_path, cut):
+    data = photo("WEBP", size=(800, 600), quality=80)[:-cut]
+    result = check_file(write(tmp_path, "cut.webp", data), sha256(data))
+    assert not result.ok and result.reason.code == "broken_image"
+
+
+def test_a_webp_too_short_to_declare_its_size_is_refused(tmp_path):
+    data = b"RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00"
+    result = check_file(write(tmp_path, "short.webp", data), sha256(data))
+    assert not result.ok and result.reason.code == "broken_image"
+
+
 def test_an_oversized_file_is_refused(tmp_path):
     data = photo("JPEG") + bytes(MAX_FILE_SIZE)  # a valid JPEG followed by padding: too big all the same
     result = check_file(write(tmp_path, "big.jpg", data), sha256(data))
@@ -178,3 +223,41 @@ def test_verify_object_streams_from_storage_and_stores_the_thumbnail(tmp_path):
         assert thumb.size == (320, 240)
     assert wrong.reason.code == "checksum_mismatch"
     assert too_big.reason.code == "too_large"
+
+
+def pdf_with(catalog_extra: bytes, extra_objects: tuple[bytes, ...] = ()) -> bytes:
+    objects = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>", *extra_objects]
+    body, offsets = b"%PDF-1.7\n", []
+    for number, obj in enumerate(objects, 1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return body + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def compressed_object_stream(content: bytes) -> bytes:
+    packed = zlib.compress(content)
+    return b"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed) + packed + \
+        b"\nendstream"
+
+
+@pytest.mark.parametrize("catalog_extra, extra_objects, why", [
+    (b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", (), "runs a script when opened"),
+    (b"/Names << /JavaScript 4 0 R >>", (b"<< /Names [(a) << /S /JavaScript /JS (x) >>] >>",), "document scripts"),
+    (b"/O#70enAction 4 0 R", (b"<< /S /J#61vaScript /J#53 (x) >>",), "names hidden with #xx escapes"),
+    (b"/AA << /WC << /S /Launch /F (cmd.exe) >> >>", (), "additional actions that launch a program"),
+    (b"", (compressed_object_stream(b"4 0 << /S /JavaScript /JS (app.alert(1)) >>"),), "inside a compressed stream"),
+    (b"/Names << /EmbeddedFiles 4 0 R >>", (b"<< /Names [] >>",), "embedded files"),
+])
+def test_a_pdf_with_scripts_or_automatic_actions_is_refused(tmp_path, catalog_extra, extra_objects, why):
+    data = pdf_with(catalog_extra, extra_objects)
+    result = check_file(write(tmp_path, "giay-to.pdf", data), sha256(data))
+    assert not result.ok and result.reason.code == "active_pdf", why
+    assert "JavaScript" in result.reason.vi
+
+
+def test_a_plain_pdf_with_a_compressed_page_is_accepted(tmp_path):
+    data = pdf_with(b"", (compressed_object_stream(b"BT /F1 12 Tf (Giay khai sinh) Tj ET"),))
+    assert check_file(write(tmp_path, "giay-to.pdf", data), sha256(data)).ok

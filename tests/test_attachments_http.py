@@ -26,9 +26,26 @@ def jpeg(width: int = 800, height: int = 600, seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
+def webp(width: int = 800, height: int = 600) -> bytes:
+    image = Image.open(io.BytesIO(jpeg(width, height)))
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=50)
+    return buffer.getvalue()
+
+
+def webp_bomb() -> bytes:
+    """A real lossy WebP whose frame header declares 16383 × 16383 (268 megapixels)."""
+    data = bytearray(webp(64, 48))
+    data[26:30] = (16383).to_bytes(2, "little") * 2
+    return bytes(data)
+
+
 def big_pdf(size: int) -> bytes:
-    body = b"%PDF-1.4\n" + os.urandom(size - 16)
-    return body + b"\n%%EOF\n"
+    """A PDF of `size` bytes whose bulk is one binary stream, as a scanned page's image is."""
+    head = b"%PDF-1.4\n1 0 obj\n<< /Length 0000000000 >>\nstream\n"
+    tail = b"\nendstream\nendobj\n%%EOF\n"
+    length = size - len(head) - len(tail)
+    return head.replace(b"0000000000", b"%010d" % length) + os.urandom(length) + tail
 
 
 def citizen_with_draft(base_url: str) -> tuple[Api, str]:
@@ -79,6 +96,20 @@ def test_a_photo_is_uploaded_verified_and_read_back_by_its_owner_and_the_unit(se
     assert officer_api(server, "intake_elsewhere").get(f"/api/attachments/{body['id']}").status_code == 404
 
 
+def test_a_webp_page_is_verified_as_webp_with_a_jpeg_thumbnail(server):
+    """The app writes WebP where the browser can (pwa/static/js/photo.js)."""
+    api, dossier_id = citizen_with_draft(server.url)
+    photo = webp()
+    registered = register(api, dossier_id, photo, content_type="image/webp").json()
+    assert put(server.url, registered["upload"], photo).status_code == 200
+    body = finalize(api, registered["attachment"]["id"]).json()
+    assert (body["status"], body["content_type"]) == ("verified", "image/webp")
+    downloaded = httpx.get(server.url + body["download_url"])
+    assert downloaded.content == photo and downloaded.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(httpx.get(server.url + body["thumbnail_url"]).content)) as thumbnail:
+        assert thumbnail.format == "JPEG" and max(thumbnail.size) == 320
+
+
 def test_the_same_photo_attached_twice_is_stored_once(server):
     api, dossier_id = citizen_with_draft(server.url)
     photo = jpeg(seed=7)
@@ -106,6 +137,8 @@ def test_registering_again_is_idempotent_and_an_id_cannot_be_reused_for_other_by
 @pytest.mark.parametrize("content, declared_sha, code, words", [
     (b"Day la mot tep van ban, khong phai anh.\n" * 50, None, "not_allowed_type", "JPEG"),
     (jpeg()[:4000], None, "broken_image", "chụp lại"),
+    (webp()[:-200], None, "broken_image", "chụp lại"),
+    (webp_bomb(), None, "too_many_pixels", "triệu điểm ảnh"),
     (jpeg(seed=9), "0" * 64, "checksum_mismatch", ""),
 ])
 def test_bad_files_are_refused_with_a_reason_and_nothing_is_stored(server, content, declared_sha, code, words):

@@ -23,7 +23,7 @@ def test_malformed_json_wrong_content_type_and_non_objects(citizen):
     broken = citizen.http.post("/api/dossiers", content=b'{"procedure_code": ', headers={**headers, "content-type": "application/json"})
     assert broken.status_code == 400 and broken.json()["error"]["code"] == "malformed_json"
     form = citizen.http.post("/api/dossiers", data={"procedure_code": "TEST.0001"}, headers=headers)
-    assert form.status_code == 415 and "JSON" in form.json()["error"]["message"]
+    assert form.status_code == 415 and "JSON" in form.json()["error"]["message_en"]
     array = citizen.post("/api/dossiers", [1, 2])
     assert array.status_code == 400 and array.json()["error"]["code"] == "malformed_json"
     assert dossier_count(citizen) == before

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 
+import httpx
+
 from tests.conftest import ROOT, VALID_FORM, VINH_YEN, run_motcua
 
 
@@ -37,6 +39,50 @@ def test_search_ignores_diacritics_and_case(api):
         assert all("khai sinh" in name.lower() for name in names)
     assert api.get("/api/procedures", params={"q": "khong co thu tuc nay"}).json() == {
         "items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+def test_search_finds_the_right_one_first_by_name_code_or_field(api):
+    """The exact name before longer ones ("Thủ tục" ignored), a code or its start, a field (server/catalog/search.py)."""
+    def codes(**params):
+        return [i["code"] for i in api.get("/api/procedures", params=params).json()["items"]]
+
+    for query in ("đăng ký khai sinh", "dang ky khai sinh", "Thủ tục đăng ký khai sinh"):
+        found = codes(q=query)
+        assert found[0] == "1.001193" and set(found) >= {"1.004884", "1.000689", "2.000528"}, (query, found)
+    # The shipped commune list adds "… lưu động", shorter than "… có yếu tố nước ngoài".
+    assert codes(q="dang ky ket hon")[:3] == ["1.000894", "1.000593", "2.000806"]
+    assert codes(q="1.001193") == ["1.001193"]
+    assert set(codes(q="2.0008")) >= {"2.000815", "2.000806"}
+    civil = codes(q="dang ky", field="Hộ tịch", limit=1000)
+    assert civil and "1.004222" not in civil and "1.001193" in civil  # thường trú is another field
+    assert codes(field="Chứng thực", limit=1000) and not codes(field="Không có lĩnh vực này")
+    # Pages of a ranked answer follow each other.
+    whole = codes(q="dang ky", limit=1000)
+    assert codes(q="dang ky", limit=5) + codes(q="dang ky", limit=5, offset=5) == whole[:10]
+
+
+def test_the_compact_index_says_what_the_full_items_say(api):
+    """?view=index, the app's offline copy, by column (routes.compact_index, read by catalog.js indexItems)."""
+    full = api.get("/api/procedures?limit=1000").json()
+    compact = api.get("/api/procedures?limit=1000&view=index").json()
+    codes, names = compact["c"].split(","), compact["n"].split("\n")
+    assert compact["total"] == full["total"] and len(codes) == len(names) == len(compact["k"]) == len(full["items"])
+    for i, item in enumerate(full["items"]):
+        assert [codes[i], names[i], compact["f"][compact["k"][i]]] == [item["code"], item["name"], item["field"]]
+        assert compact["v"].get(str(i), 1) == item["version"] and (i in compact["s"]) == item["on_the_spot"]
+    assert len(compact["f"]) == len({i["field"] for i in full["items"]})
+    ranked = api.get("/api/procedures", params={"q": "dang ky khai sinh", "view": "index"}).json()
+    assert ranked["c"].split(",")[0] == "1.001193"
+
+
+def test_the_whole_index_comes_with_brotli_and_an_etag(api):
+    """The app's download of the whole index: Brotli where accepted, and a 304 when it has not changed."""
+    first = api.get("/api/procedures?limit=1000&view=index", headers={"accept-encoding": "br, gzip"})
+    assert first.headers["content-encoding"] == "br" and first.json()["c"]
+    again = api.get("/api/procedures?limit=1000&view=index", headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
+    gzipped = api.get("/api/procedures?limit=1000&view=index", headers={"accept-encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip" and gzipped.json() == first.json()
 
 
 def test_limit_and_offset_page_through_the_catalog(api):
@@ -77,7 +123,7 @@ def test_a_changed_form_becomes_a_new_version_and_dossiers_keep_theirs(tmp_path,
     assert "1 new version(s)" in result.stdout
     unchanged = run_motcua(["catalog", "import", str(changed)], seeded_env)
     assert "0 new version(s), 1 unchanged" in unchanged.stdout
-    assert citizen.get(f"/api/procedures/TEST.0001").json()["version"] == version + 1
+    assert citizen.get("/api/procedures/TEST.0001").json()["version"] == version + 1
     assert citizen.get(f"/api/dossiers/{created['id']}").json()["procedure"]["version"] == version
 
 
@@ -108,3 +154,25 @@ def test_the_catalog_index_travels_compressed(server):
 
     assert len(json_module.loads(gzip.decompress(wire))["items"]) >= 30
     assert len(wire) * 3 < len(gzip.decompress(wire))
+
+
+def test_the_app_shell_comes_with_brotli_where_accepted_else_gzip(server):
+    """The first visit's bytes (docs/benchmarks.md "Catalog"): the shell, the worker and every precached module in
+    Brotli (quality 11, made on the first request and kept) when the browser takes it, gzip otherwise, the same
+    content either way."""
+    import brotli
+
+    http = httpx.Client(base_url=server.url)
+    worker = http.get("/sw.js", headers={"accept-encoding": "identity"})
+    precache = json.loads(worker.text.split("self.__PRECACHE = ", 1)[1].split(";\n", 1)[0])
+    for url in [*precache, "/sw.js", "/manifest.webmanifest"]:
+        with http.stream("GET", url, headers={"accept-encoding": "gzip, deflate, br"}) as raw:
+            encoded = b"".join(raw.iter_raw())
+        plain = http.get(url, headers={"accept-encoding": "identity"}).content
+        if raw.headers.get("content-encoding") != "br":
+            assert len(plain) < 200 or url.endswith((".png", ".woff2")), url  # too small, or already compressed
+            continue
+        assert brotli.decompress(encoded) == plain, url
+        with http.stream("GET", url, headers={"accept-encoding": "gzip"}) as raw:
+            zipped = b"".join(raw.iter_raw())
+        assert raw.headers["content-encoding"] == "gzip" and len(encoded) <= len(zipped), url

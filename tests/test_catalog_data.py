@@ -258,6 +258,9 @@ def test_procedure_entry(p: dict) -> None:
     for doc in p["documents"]:
         assert doc["name"].strip() and isinstance(doc["copies"], int) and doc["copies"] >= 1
         assert isinstance(doc["original"], bool) and isinstance(doc["required"], bool)
+        assert doc.get("declaration", False) in (True, False)
+    # At most one document is the declaration the form fills in (docs/catalog.md "Documents").
+    assert sum(bool(doc.get("declaration")) for doc in p["documents"]) <= 1
     assert p["legal_basis"] and all(isinstance(x, str) and x.strip() for x in p["legal_basis"])
     assert p["sources"] and all(isinstance(x, str) and x.strip() for x in p["sources"])
     assert is_date(p["effective_from"])

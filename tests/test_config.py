@@ -60,3 +60,43 @@ def test_a_malformed_setting_is_named_with_a_fix(tmp_path, env, names):
     assert message.startswith(names)
     assert "\n" not in message
     assert any(hint in message for hint in ("e.g.", "use ", "set ", "generate", "must", "at least")), message
+
+
+def test_behaviour_settings_are_read_with_the_rest(tmp_path):
+    from datetime import time
+
+    from server.web.rate_limits import DEFAULT_LIMITS, Rule
+
+    default = settings_from(tmp_path)
+    assert default.push_worker == "inprocess" and not default.push_insecure_endpoints and default.pwa_dir is None
+    assert default.rate_limits == DEFAULT_LIMITS and default.deadline_cutoff is None
+    tuned = settings_from(tmp_path, MOTCUA_PUSH_WORKER="External", MOTCUA_PUSH_INSECURE_ENDPOINTS="1",
+                          MOTCUA_PWA_DIR=str(tmp_path / "release"), MOTCUA_RATE_LIMITS="sync.device=3/60",
+                          MOTCUA_WORKING_HOURS="08:00-12:00", MOTCUA_DEADLINE_CUTOFF="15:00")
+    assert tuned.push_worker == "external" and tuned.push_insecure_endpoints
+    assert tuned.pwa_dir == (tmp_path / "release").resolve()
+    assert tuned.rate_limits["sync"]["device"] == Rule(3, 60)
+    assert tuned.working_hours == ((time(8), time(12)),) and tuned.deadline_cutoff == time(15)
+    assert settings_from(tmp_path, MOTCUA_RATE_LIMITS="off").rate_limits == {}
+
+
+@pytest.mark.parametrize("name, value", [("MOTCUA_WORKING_HOURS", "9-5"), ("MOTCUA_DEADLINE_CUTOFF", "late"),
+                                         ("MOTCUA_RATE_LIMITS", "sync=lots")])
+def test_malformed_behaviour_setting_is_a_config_error(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        settings_from(tmp_path, **{name: value})
+
+
+def test_create_app_installs_its_settings_for_domain_code(tmp_path):
+    from server import config
+    from server.app import create_app
+    from server.workflow.working_time import configured_cutoff
+
+    before = config._current
+    settings = settings_from(tmp_path, MOTCUA_DEADLINE_CUTOFF="14:30")
+    try:
+        app = create_app(settings)
+        assert app.state.settings is settings and config.current() is settings
+        assert configured_cutoff().isoformat() == "14:30:00"
+    finally:
+        config._current = before  # later tests in this process see the settings they had

@@ -35,7 +35,7 @@ def postgres_database():
         try:
             connection = await asyncpg.connect(POSTGRES.replace("postgresql://", "postgres://", 1))
         except OSError as error:
-            raise AssertionError(f"this test needs the PostgreSQL server at {POSTGRES} (.ci/run starts it): {error}")
+            raise AssertionError(f"this test needs the PostgreSQL server at {POSTGRES} (.ci/run starts it): {error}") from error
         try:
             await connection.execute(sql)
         finally:

@@ -1,4 +1,4 @@
-"""Appointments through the workflow over HTTP (server/deadlines.py, docs/workflow.md "Deadlines").
+"""Appointments through the workflow over HTTP (server/workflow/deadlines.py, docs/workflow.md "Deadlines").
 
 Receiving gives the dossier its code and appointment; a supplement stops the clock and resuming moves the
 appointment by the working time waited; an apology sets a new appointment once. The server's clock is real, so
@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import VALID_FORM, VINH_YEN, Api, officer_api
 from tests.test_sync_http import Device, create_changes
-from server.working_time import WorkingCalendar
+from server.workflow.working_time import WorkingCalendar
 
 CODE = re.compile(rf"^MC\.{VINH_YEN}-\d{{6}}-\d{{4,}}$")
 
@@ -132,6 +132,43 @@ def test_an_apology_sets_a_later_appointment_once(desk_api, leader_api, citizen)
     assert any(event.get("action") == "apologise" for event in timeline.get("events", timeline.get("items", [])))
 
 
+def test_an_apology_with_extension_keeps_the_original_appointment(desk_api, leader_api, citizen, server):
+    """Form 04 of Circular 03/2025 (văn bản xin lỗi và đề nghị gia hạn): the new date is the extended appointment,
+    the original one (hạn gốc) stays on record and the dossier is judged against it (docs/domain.md "Timeliness");
+    the tracking page shows both."""
+    dossier_id, desk, calendar = received_dossier(desk_api, citizen)
+    original = desk.record(dossier_id)["data"]["due_at"]
+    leader = Device(leader_api)
+    later = calendar.add_working_seconds(moment(original), 3 * 8 * 3600).isoformat()
+    assert command(leader, dossier_id, "apologise", new_due_at=later, reason="Cần xác minh thêm")["status"] == "applied"
+    record = leader.record(dossier_id)["data"]
+    assert moment(record["due_at"]) == moment(later) and moment(record["original_due_at"]) == moment(original)
+    details = leader.api.get(f"/api/dossiers/{dossier_id}").json()
+    assert moment(details["original_due_at"]) == moment(original) and moment(details["due_at"]) == moment(later)
+    # A supplement after the apology moves both dates by the time waited (the clock stops for both).
+    command(leader, dossier_id, "start")
+    assert command(leader, dossier_id, "request_supplement", reason="Bổ sung bản sao")["status"] == "applied"
+    assert command(leader, dossier_id, "accept_supplement")["status"] == "applied"
+    record = leader.record(dossier_id)["data"]
+    assert moment(record["original_due_at"]) >= moment(original) and moment(record["due_at"]) >= moment(later)
+    assert moment(record["original_due_at"]) < moment(record["due_at"])
+
+
+def test_finish_records_when_processing_ended_and_return_does_not_change_it(desk_api, leader_api, citizen):
+    """Timeliness is decided by the date processing ended (result ready), not by the citizen's collection:
+    Decree 61/2018, docs/domain.md "Timeliness"."""
+    dossier_id, desk, _ = received_dossier(desk_api, citizen)
+    leader = Device(leader_api)
+    command(leader, dossier_id, "start")
+    before = now().replace(microsecond=0)
+    assert command(leader, dossier_id, "finish")["status"] == "applied"
+    finished = leader.record(dossier_id)["data"]["finished_at"]
+    assert before <= moment(finished) <= now()
+    assert command(desk, dossier_id, "return", received_by="Nguyễn Thị Mai")["status"] == "applied"
+    record = desk.record(dossier_id)["data"]
+    assert record["finished_at"] == finished and "returned_at" in record
+
+
 def test_dossiers_due_within_a_working_day_are_listed_for_the_unit(server, desk_api, leader_api, citizen):
     dossier_id, desk, calendar = received_dossier(desk_api, citizen)
     due = moment(desk.record(dossier_id)["data"]["due_at"])
@@ -147,10 +184,10 @@ def test_dossiers_due_within_a_working_day_are_listed_for_the_unit(server, desk_
 
 
 def due_soon_ids(server, at: datetime) -> list[str]:
-    """server.deadlines.dossiers_due_soon against the running server's database, at a chosen instant."""
+    """server.workflow.deadlines.dossiers_due_soon against the running server's database, at a chosen instant."""
     from server import db
     from server.config import load_settings
-    from server.deadlines import dossiers_due_soon
+    from server.workflow.deadlines import dossiers_due_soon
     from server.models import AdministrativeUnit
 
     async def go() -> list[str]:

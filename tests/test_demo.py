@@ -61,5 +61,10 @@ def test_demo_fills_a_year_that_the_dashboard_shows(demo_env):
         leader.sign_in(*LEADER)
         ward = leader.get("/api/statistics?year=2025").json()
         assert 0 < ward["received"] < figures["received"]
+        # Its register book of 2025 (form 07) numbers every received dossier 1, 2, 3 … with no gap.
+        ward_code = leader.get("/api/session").json()["user"]["unit"]["code"]
+        csv = leader.get(f"/units/{ward_code}/register.csv?from=2025-01-01&to=2025-12-31").text.splitlines()[1:]
+        numbers = [int(line.split(",")[0]) for line in csv if line.split(",")[0].isdigit()]
+        assert numbers == list(range(1, ward["received"] + 1))
     finally:
         server.stop()

@@ -18,6 +18,7 @@ from itsdangerous import URLSafeSerializer
 from PIL import Image
 from pypdf import PdfReader
 
+from tests import a11y
 from tests.conftest import OFFICERS, VALID_FORM, VINH_YEN, Api, officer_api, unique_phone
 from tests.test_attachments_http import finalize, jpeg, put, register
 
@@ -77,8 +78,10 @@ def received_dossier(server, **options) -> tuple[Filed, dict]:
 
 
 def vietnamese_date(iso: str) -> str:
+    """Decree 30/2020/NĐ-CP, Appendix I: a zero before day numbers below 10 and before the months 1 and 2 only."""
     moment = datetime.fromisoformat(iso).astimezone(VIETNAM)
-    return f"ngày {moment.day:02d} tháng {moment.month:02d} năm {moment.year}"
+    month = f"{moment.month:02d}" if moment.month <= 2 else str(moment.month)
+    return f"ngày {moment.day:02d} tháng {month} năm {moment.year}"
 
 
 def secret_key(server) -> str:
@@ -117,8 +120,11 @@ def test_the_receipt_of_a_received_dossier_says_who_what_which_documents_and_whe
     assert re.search(r"1 Tờ khai 1 bản chính 1 trang", text), text
     due_text = vietnamese_date(dossier["due_at"])
     assert f"Thời gian trả kết quả giải quyết hồ sơ: {due_text}" in text
-    assert re.search(r"Thời gian nhận hồ sơ: \d\d giờ \d\d phút, ngày \d\d tháng \d\d năm \d{4}", text)
-    assert "receipt v1" in text and "Mẫu số 01" in text, "the template version is printed on the copy"
+    assert re.search(r"Thời gian nhận hồ sơ: \d\d giờ \d\d phút, ngày \d\d tháng (0[12]|[3-9]|1[0-2]) năm \d{4}", text)
+    # Circular 03/2025/TT-VPCP, Appendix I: the form's number is printed; the template's version is not (it is kept
+    # in the page's data attribute), nor the product's name.
+    assert "Mẫu số 01" in text and "receipt v2" not in text and "motcua" not in text
+    assert 'data-template="receipt v2"' in page.text
 
     # The QR code on the page encodes the signed tracking link, which reads back to this dossier.
     link = re.search(r"Quét mã QR để tra cứu hồ sơ: (\S+)", text).group(1)
@@ -144,7 +150,10 @@ def test_the_receipt_pdf_is_a_real_pdf_with_vietnamese_text_and_a_scannable_qr(s
     for phrase in ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
                    "Đặng Thị Ngọc Ánh", "Thủ tục thử nghiệm đăng ký hộ gia đình", vietnamese_date(dossier["due_at"])):
         assert phrase in flat, phrase
-    images = PdfReader(io.BytesIO(response.content)).pages[0].images
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    # Circular 03/2025/TT-VPCP: forms 01–06 on A5 (148 × 210 mm); the receipt may run onto a second half sheet.
+    assert all(round(float(page.mediabox.width) / 72 * 25.4) == 148 for page in pages) and len(pages) <= 2
+    images = [image for page in pages for image in page.images]
     assert images, "the QR code is drawn as an image"
     decoded = [result.text for image in images for result in zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)))]
     assert len(decoded) == 1 and decoded[0].startswith(server.url + "/t/")
@@ -211,7 +220,7 @@ def test_the_control_record_lists_every_step_with_time_and_units(server):
     for step in ("Tạo hồ sơ", "Nộp hồ sơ trực tuyến", "Tiếp nhận hồ sơ"):
         assert step in text
     assert OFFICERS["intake"].name in text, "the record names who received it"
-    assert re.search(r"\d\d giờ \d\d phút, ngày \d\d tháng \d\d năm \d{4}", text)
+    assert re.search(r"\d\d giờ \d\d phút, ngày \d\d tháng (0[12]|[3-9]|1[0-2]) năm \d{4}", text)
     pdf = officer.get(f"/dossiers/{filed.dossier_id}/documents/control_record.pdf")
     assert pdf.status_code == 200 and "Tiếp nhận hồ sơ" in pdf_text(pdf.content)
 
@@ -227,7 +236,10 @@ def test_the_register_lists_the_units_dossiers_for_its_officers_only(server):
     assert page.status_code == 200 and "SỔ THEO DÕI HỒ SƠ" in page.text and dossier["code"] in page.text
     rows = list(csv.reader(io.StringIO(officer.get(f"/units/{VINH_YEN}/register.csv?from={today}&to={today}")
                                        .content.decode("utf-8-sig"))))
-    assert rows[0][0] == "Mã hồ sơ" and dossier["code"] in [row[0] for row in rows[1:]]
+    assert rows[0][:2] == ["Số thứ tự", "Mã hồ sơ"] and dossier["code"] in [row[1] for row in rows[1:]]
+    # Form 07 of Circular 03/2025 (sổ theo dõi hồ sơ): each line carries the dossier's number in the unit's book.
+    line = next(row for row in rows[1:] if row[1] == dossier["code"])
+    assert int(line[0]) == dossier["register_number"]
     assert dossier["code"] in " ".join(pdf_text(officer.get(f"/units/{VINH_YEN}/register.pdf?from={today}&to={today}")
                                                 .content).split())
     assert officer_api(server, "intake_elsewhere").get(path).status_code == 403
@@ -238,11 +250,27 @@ def test_the_register_lists_the_units_dossiers_for_its_officers_only(server):
 # -- in a browser --------------------------------------------------------------------------------------
 
 def test_in_chromium_the_receipt_shows_a_scannable_qr_breaks_no_csp_rule_and_prints_without_the_toolbar(server):
+    """On a phone (360×740): the address with its ward, "In" and (where the browser shares files) "Chia sẻ" with
+    the PDF, never "Ctrl+P"."""
+    from playwright.sync_api import expect
+
     from tests.browser import chromium
 
     filed, dossier = received_dossier(server, with_page=False)
     with chromium() as browser:
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        a11y.watch(page.context)  # axe-core on the sign-in page and the receipt (tests/a11y.py)
+        # What the page asks of the browser is recorded: printing, and sharing (headless Chromium on Linux has no
+        # share sheet: a stand-in that accepts files, as Chrome on Android does, is installed for the second visit).
+        page.add_init_script("""
+            window.__printed = 0; window.print = () => { window.__printed += 1; };
+            if (sessionStorage.getItem('share')) {
+                window.__shared = [];
+                navigator.canShare = (data) => Boolean(data && data.files);
+                navigator.share = async (data) => { window.__shared.push({ title: data.title,
+                    files: await Promise.all((data.files || []).map(async (f) => ({ name: f.name, type: f.type,
+                        head: new TextDecoder().decode((await f.arrayBuffer()).slice(0, 5)) }))) }); };
+            }""")
         problems: list[str] = []
         # A CSP violation (inline style or script) is reported as a console error "Refused to …"; a resource that
         # fails shows as a response. (Chromium's own /favicon.ico miss is neither.)
@@ -263,6 +291,21 @@ def test_in_chromium_the_receipt_shows_a_scannable_qr_breaks_no_csp_rule_and_pri
         caption = page.locator("figure.qr figcaption").inner_text()
         assert len(decoded) == 1 and decoded[0] in caption and "/t/" in decoded[0]
         assert page.locator("nav.toolbar").is_visible()
+        # The address as the form gives it, with the ward (phường) chosen in it and its province.
+        address = page.locator("article.document p", has_text="Địa chỉ:").inner_text()
+        assert re.search(r"Địa chỉ: Số 1, đường Kim Ngọc, Phường Vĩnh Yên, Tỉnh \w", address), address
+        toolbar = page.locator("nav.toolbar")
+        assert "Ctrl" not in toolbar.inner_text()
+        toolbar.get_by_role("button", name="In", exact=True).click()
+        assert page.evaluate("window.__printed") == 1
+        expect(toolbar.get_by_role("button", name="Chia sẻ")).to_be_hidden()  # no Web Share here
+        page.evaluate("sessionStorage.setItem('share', '1')")
+        page.reload()
+        toolbar.get_by_role("button", name="Chia sẻ").click()
+        page.wait_for_function("() => window.__shared && window.__shared.length === 1")
+        shared = page.evaluate("window.__shared[0]")
+        assert shared["files"] == [{"name": f"receipt-{dossier['code']}.pdf", "type": "application/pdf", "head": "%PDF-"}]
+        a11y.assert_clean(page.context)  # on screen, before the print media below
         page.emulate_media(media="print")
         assert not page.locator("nav.toolbar").is_visible(), "the toolbar is not printed"
         assert dossier["code"] in page.locator("article.document").inner_text()
@@ -275,7 +318,7 @@ def test_the_apology_prints_the_reason_and_the_new_date_and_the_stop_notice_its_
     officer_does(server, "leader", filed.dossier_id, ("start", {}),
                  ("apologise", {"new_due_at": new_due, "reason": "Cần xác minh thêm với cơ quan thuế."}))
     text = text_of(filed.citizen.get(f"/dossiers/{filed.dossier_id}/documents/apology").text)
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text
+    assert "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT HỒ SƠ" in text  # Circular 03/2025, form 04
     assert "Lý do: Cần xác minh thêm với cơ quan thuế." in text
     assert f"hẹn lại thời gian trả kết quả vào {vietnamese_date(new_due)}" in text
     assert vietnamese_date(new_due) in " ".join(pdf_text(
@@ -285,3 +328,20 @@ def test_the_apology_prints_the_reason_and_the_new_date_and_the_stop_notice_its_
     text = text_of(filed.citizen.get(f"/dossiers/{filed.dossier_id}/documents/stop_notice").text)
     assert "THÔNG BÁO VỀ VIỆC DỪNG GIẢI QUYẾT HỒ SƠ" in text
     assert "Lý do: Công dân không bổ sung giấy tờ theo yêu cầu." in text
+
+
+def test_printed_links_ignore_a_forged_host_header(server):
+    """The QR code and the tracking link are built from the server's own address, never the request's Host."""
+    filed, _ = received_dossier(server)
+    page = filed.citizen.get(f"/dossiers/{filed.dossier_id}/documents/receipt", headers={"Host": "evil.example"})
+    assert page.status_code == 200, page.text[:200]
+    links = re.findall(r"https?://[^\s\"'<]+/t/", page.text)
+    assert links and all(link.startswith(server.url + "/t/") for link in links), (links, server.url)
+
+
+def test_every_workflow_step_has_its_name_on_the_processing_control_record():
+    """Circular 03/2025/TT-VPCP form 06: each step of the dossier is written in words, never as a code."""
+    from server.documents.context import ACTION_NAMES
+    from server.workflow.policy import STEPS
+
+    assert {command for command, _ in STEPS} <= set(ACTION_NAMES)

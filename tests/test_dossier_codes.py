@@ -1,4 +1,4 @@
-"""Dossier codes over HTTP (server/dossier_codes.py, docs/workflow.md "Dossier codes"), SQLite or PostgreSQL.
+"""Dossier codes over HTTP (server/workflow/dossier_codes.py, docs/workflow.md "Dossier codes"), SQLite or PostgreSQL.
 
 An intake officer's phone reserves blocks of numbers while online, receives dossiers offline with final codes
 from them, and syncs later; a phone without numbers issues provisional codes that the server replaces. No two
@@ -17,14 +17,14 @@ import pytest
 
 from tests.conftest import VALID_FORM, VINH_YEN, Api, officer_api
 from tests.test_sync_http import Device, create_changes
-from server.working_time import VIETNAM, WorkingCalendar
+from server.workflow.working_time import VIETNAM, WorkingCalendar
 
 CODE = re.compile(r"^(?P<agency>[^-]+)-(?P<day>\d{6})-(?P<number>\d{4,})$")
 
 
 @pytest.fixture(scope="module")
 def intake(server) -> Api:
-    """One sign-in for the module: sign-ins per account are rate limited (server/rate_limits.py)."""
+    """One sign-in for the module: sign-ins per account are rate limited (server/web/rate_limits.py)."""
     return officer_api(server, "intake")
 
 

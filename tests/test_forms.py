@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.forms import FieldError, check_form_definition, validate
+from server.catalog.forms import FieldError, check_form_definition, validate
 
 TODAY = date(2025, 3, 5)
 

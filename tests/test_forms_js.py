@@ -1,4 +1,4 @@
-"""The browser's validator (pwa/static/js/forms.js) says exactly what the server's (server/forms.py) says.
+"""The browser's validator (pwa/static/js/forms.js) says exactly what the server's (server/catalog/forms.py) says.
 
 A citizen drafting offline must see the errors the server would send, word for word, next to the same
 fields. Every case of tests/data/form_cases.json, and random data against the same forms, runs through
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import forms
+from server.catalog import forms
 from tests.browser import CHROMIUM, chromium, serve_static
-from server.forms import check_form_definition, validate
+from server.catalog.forms import check_form_definition, validate
 from server.vietnamese import PROVINCE_CODES_BEFORE_2025, cccd_problems, fold, normalize_phone
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -158,7 +158,7 @@ def test_due_soon_reminds_the_units_officers_once_then_apology_and_result_reach_
     from tortoise import Tortoise
 
     from server import db
-    from server.notices import notify_due_soon
+    from server.notify.notices import notify_due_soon
 
     citizen = new_citizen(server)
     dossier_id = file_and_receive(server, citizen)

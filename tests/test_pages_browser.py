@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests import a11y
 from tests.browser import chromium
 
 
@@ -17,8 +18,12 @@ def browser():
 def phone(browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True, locale="vi-VN")
-    yield context.new_page()
-    context.close()
+    a11y.watch(context)  # axe-core on each new page (tests/a11y.py)
+    try:
+        yield context.new_page()
+        a11y.assert_clean(context)
+    finally:
+        context.close()
 
 
 def no_sideways_scroll(page) -> bool:
@@ -47,3 +52,21 @@ def test_sign_in_on_a_phone_with_the_demo_citizen(server, phone):
     assert no_sideways_scroll(phone)
     box = phone.get_by_role("button", name="Đăng xuất").bounding_box()
     assert box["height"] >= 44, "touch targets are thumb-sized"
+
+
+def test_the_website_pages_pass_axe(server, phone):
+    """axe-core (WCAG 2 A and AA) on each page of the website, signed out and signed in, whatever the session
+    already checked: no serious or critical violation."""
+    def clean(path: str) -> None:
+        if path:
+            phone.goto(server.url + path)
+        violations = a11y.check(phone, path or phone.url)
+        assert not violations, "\n".join(map(str, violations))
+
+    for path in ("/", "/procedures", "/procedures?q=khai+sinh", "/procedures/1.001193", "/track", "/signup", "/signin"):
+        clean(path)
+    phone.get_by_label("Số điện thoại").fill("0912345678")
+    phone.get_by_label("Mật khẩu").fill("congdan123")
+    phone.get_by_role("button", name="Đăng nhập").click()
+    phone.get_by_role("heading", name="Hồ sơ của tôi").wait_for()
+    clean("")

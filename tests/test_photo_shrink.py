@@ -1,8 +1,8 @@
 """Document photos are shrunk on the phone (pwa/static/js/photo.js), in a real headless Chromium.
 
 A 12-megapixel camera JPEG held upright (EXIF Orientation 6) with a GPS position goes in through an
-<input type=file>, as on the phone. What comes out must be upright, LONG_EDGE pixels on its long side, carry no
-EXIF at all, hash to the SHA-256 the device will announce to the server, and be a fraction of the original's
+<input type=file>, as on the phone. What comes out must be upright, LONG_EDGE pixels on its long side, WebP (JPEG where
+the browser cannot write WebP), carry no EXIF at all, hash to the SHA-256 the device will announce to the server, and be a fraction of the original's
 bytes; the page must keep drawing frames meanwhile (the work runs in a module worker). A small photo is not
 enlarged and a PDF passes through untouched.
 """
@@ -60,7 +60,8 @@ def browser_page():
             input.type = 'file';
             input.id = 'pick';
             document.body.append(input);
-            return {LONG_EDGE: photo.LONG_EDGE, QUALITY: photo.QUALITY, TYPE: photo.TYPE};
+            return {LONG_EDGE: photo.LONG_EDGE, QUALITY: photo.QUALITY, TYPE: photo.TYPE,
+                    preferred: await photo.preferredType()};
         }""")
         yield page, defaults, workers
 
@@ -126,7 +127,9 @@ def test_camera_photo_is_upright_small_and_without_exif(browser_page):
 
     long_edge = defaults["LONG_EDGE"]
     image = assert_no_metadata(data)
-    assert image.format == "JPEG" and result["type"] == "image/jpeg"
+    # Chromium encodes WebP: the default type.
+    assert defaults["TYPE"] == defaults["preferred"] == "image/webp"
+    assert image.format == "WEBP" and result["type"] == "image/webp" and data[8:12] == b"WEBP"
     # Orientation 6: the sensor's 4000×3000 frame is shown turned a quarter clockwise, as a portrait page.
     assert (result["width"], result["height"]) == image.size == (round(3000 * long_edge / 4000), long_edge)
     rgb = image.convert("RGB")
@@ -157,15 +160,38 @@ def test_small_photo_is_not_enlarged_but_loses_its_exif(browser_page):
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
 
 
-def test_webp_on_request(browser_page):
+def test_jpeg_on_request(browser_page):
     page, _, _ = browser_page
     result, data = shrink(page, "anh.jpg", "image/jpeg", camera_photo(2400, 1800, orientation=6),
-                          {"longEdge": 1000, "quality": 0.7, "type": "image/webp"})
+                          {"longEdge": 1000, "quality": 0.7, "type": "image/jpeg"})
 
     image = assert_no_metadata(data)
-    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP" and result["type"] == "image/webp"
+    assert data[:3] == b"\xff\xd8\xff" and result["type"] == "image/jpeg" and image.format == "JPEG"
     assert image.size == (750, 1000)
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_a_browser_that_cannot_write_webp_gets_jpeg(browser_page):
+    """Such a canvas quietly writes PNG when asked for WebP (Safari before 17): photo.js sees the blob's type."""
+    page, _, _ = browser_page
+    page.evaluate("""async () => {
+        const real = OffscreenCanvas.prototype.convertToBlob;
+        window.realConvertToBlob = real;
+        OffscreenCanvas.prototype.convertToBlob = function (options) {
+            return real.call(this, options && options.type === 'image/webp' ? {type: 'image/png'} : options);
+        };
+        // A module instance of its own: the first asked for the type once, in a browser that writes WebP.
+        window.photoBefore = window.photo;
+        window.photo = await import('/js/photo.js?without-webp');
+    }""")
+    try:
+        assert page.evaluate("() => photo.preferredType()") == "image/jpeg"
+        result, data = shrink(page, "IMG_0003.jpg", "image/jpeg", camera_photo(2400, 1800, orientation=1))
+    finally:
+        page.evaluate("""() => { OffscreenCanvas.prototype.convertToBlob = window.realConvertToBlob;
+                                 window.photo = window.photoBefore; }""")
+    image = assert_no_metadata(data)
+    assert image.format == "JPEG" and result["type"] == "image/jpeg"
 
 
 def test_pdf_passes_through_unchanged(browser_page):
@@ -183,11 +209,19 @@ def test_pdf_passes_through_unchanged(browser_page):
 
 
 def test_defaults_are_the_measured_setting(browser_page):
-    """LONG_EDGE and QUALITY are what bench/attachments chose; changing them means measuring again."""
+    """TYPE, LONG_EDGE and QUALITY are what bench/attachments chose; changing them means measuring again."""
     _, defaults, _ = browser_page
     chosen = json.loads(BENCH_RESULTS.read_text(encoding="utf-8"))
-    assert (defaults["LONG_EDGE"], defaults["QUALITY"]) == (chosen["long_edge_px"], chosen["quality"])
-    assert chosen["median_page_bytes"] <= 250_000 and chosen["ocr_recall_ratio"] >= 0.95
+    assert (defaults["TYPE"], defaults["LONG_EDGE"], defaults["QUALITY"]) == (
+        chosen["type"], chosen["long_edge_px"], chosen["quality"])
+    # Issue 16's median and pooled targets, on the hard pages (tables in 9 pt, seals, photocopies, tilt, shadow).
+    # Its per-page rule (no page below 0.90) no setting met: one photocopy defeats tesseract at every setting,
+    # the old JPEG default included (docs/benchmarks.md, "Attachments").
+    assert chosen["median_page_bytes"] <= 100_000 and chosen["ocr_recall_ratio"] >= 0.97
+    assert {"table", "seal", "photocopy", "tilt", "shadow"} <= set(chosen["kinds"])
+    jpeg = next(row for row in chosen["settings"] if (row["type"], row["long_edge_px"], row["quality"]) == (
+        "image/jpeg", chosen["long_edge_px"], chosen["quality"]))
+    assert chosen["worst_page_ratio"] >= jpeg["worst_page_ratio"] and chosen["median_page_bytes"] < jpeg["median_page_bytes"]
     source = (STATIC / "js" / "photo.js").read_text(encoding="utf-8")
     assert re.search(rf"LONG_EDGE = {chosen['long_edge_px']};", source)
 

@@ -50,6 +50,8 @@ def test_the_result_goes_back_by_post_with_its_consignment_number(server):
     put(server.url, attached["upload"], result)
     assert finalize(specialist_api, attached["attachment"]["id"]).json()["status"] == "verified"
     assert command(specialist, dossier_id, "finish")["status"] == "applied"
+    # A leader signs the specialist's draft before it is returned (docs/workflow.md "Approval and return").
+    assert command(Device(officer(server, "leader")), dossier_id, "approve")["status"] == "applied"
     missing = command(desk, dossier_id, "return", by_post=True)
     assert (missing["status"], missing["code"]) == ("rejected", "invalid_consignment")
     assert command(desk, dossier_id, "return", by_post=True, consignment="RR987654321VN")["status"] == "applied"
@@ -68,9 +70,10 @@ def test_postal_steps_are_refused_when_the_citizen_did_not_choose_the_post(serve
     specialist = Device(officer(server, "specialist"))
     command(specialist, dossier_id, "start")
     command(specialist, dossier_id, "finish")
+    command(Device(officer(server, "leader")), dossier_id, "approve")
     by_post = command(desk, dossier_id, "return", by_post=True, consignment="EL123456789VN")
     assert (by_post["status"], by_post["code"]) == ("rejected", "not_postal")
-    assert command(desk, dossier_id, "return")["status"] == "applied"  # at the desk
+    assert command(desk, dossier_id, "return", received_by="Nguyễn Thị Mai")["status"] == "applied"  # at the desk
 
 
 def test_a_postal_choice_must_be_true_or_false_and_only_the_desk_records_consignments(server):

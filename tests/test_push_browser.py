@@ -18,7 +18,7 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.conftest import VALID_FORM, VINH_YEN, Api, officer_api, start_server
 from tests.push_service import PushService
 from tests.test_pwa import NEW_PASSWORD, OUTBOX, browser, context, fill_valid_form, new_citizen, open_app, phone, saved, \
-    sign_in, start_draft  # noqa: F401 - fixtures
+    sign_in, start_draft, submit_draft  # noqa: F401 - fixtures
 from tests.test_sync_http import Device
 
 STUB = """(fake) => {
@@ -105,7 +105,7 @@ def test_notifications_are_offered_after_submitting_and_a_pushed_notice_opens_th
     saved(phone)
     # The draft's first sync round ends by redrawing the dossier: a tap during that redraw can land on the old view.
     eventually(phone, lambda: phone.evaluate(OUTBOX) == [])
-    phone.get_by_role("button", name="Nộp hồ sơ").click()
+    submit_draft(phone)
     offer = phone.locator("#push-offer")
     offer.get_by_text("Bật thông báo để biết ngay").wait_for()
     context.grant_permissions(["notifications"], origin=push_server.url)  # the person says yes to the prompt
@@ -121,7 +121,7 @@ def test_notifications_are_offered_after_submitting_and_a_pushed_notice_opens_th
     assert device["device_id"] in (None, phone.evaluate(DEVICE_ID))
 
     # The officer receives the dossier once it has synced; the server pushes to the (test) push service.
-    phone.locator("#status").filter(has_text="Mới đăng ký").wait_for()
+    phone.locator("#status").filter(has_text="Đã nộp, chờ tiếp nhận").wait_for()
     officer = Device(officer_api(push_server, "intake"))
     result = officer.sync([officer.mutation("command", dossier_id, command="receive", args={})]).json()["results"][0]
     assert result["status"] == "applied", result
@@ -148,7 +148,7 @@ def test_notifications_are_offered_after_submitting_and_a_pushed_notice_opens_th
     # A tap on the notification: DevTools cannot tap, so the worker is handed the same event its tap would fire.
     eventually(phone, lambda: tap_notification(context, phone, push_server.url))
     phone.wait_for_url(f"**/app#/d/{dossier_id}")
-    phone.locator("#status").filter(has_text="Được tiếp nhận").wait_for()
+    phone.locator("#status").filter(has_text="Đã tiếp nhận").wait_for()
     assert phone.evaluate(NOTIFICATIONS) == []  # the tapped notification is closed
 
 

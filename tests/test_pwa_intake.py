@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,8 +18,9 @@ from pathlib import Path
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from tests import a11y
 from tests.conftest import OFFICER_PASSWORD, OFFICERS, VALID_FORM, VINH_YEN, Api, officer_api
-from tests.test_pwa import (DEMO_PASSWORD, DEMO_PHONE, WAIT_MS, browser, context,  # noqa: F401 - fixtures
+from tests.test_pwa import (DEMO_PASSWORD, DEMO_PHONE, WAIT_MS, browser, context, open_menu,  # noqa: F401 - fixtures
                             fill_valid_form, idb, idb_meta, open_app, phone, sign_in, wait_outbox_empty)
 
 CODE = re.compile(r"^(?P<agency>[A-Za-z0-9.]+)-(?P<day>\d{6})-(?P<number>\d{4})$")
@@ -61,7 +63,7 @@ def open_as_intake_officer(page, server) -> dict:
     """Online once: sign in, let the catalog, the working calendar and the reserved code blocks reach the phone."""
     open_app(page, server)
     sign_in(page, OFFICERS["intake"].phone, OFFICER_PASSWORD)
-    page.locator("#nav-intake").wait_for()
+    page.locator("#nav-intake").wait_for(state="attached")  # in the header's menu
     assert page.evaluate(META_SET, ["code_blocks", WAIT_MS]), "no code block was reserved"
     assert page.evaluate(META_SET, ["calendar", WAIT_MS]), "the working calendar was not stored"
     page.locator("body[data-ready]").wait_for(state="attached")
@@ -69,6 +71,8 @@ def open_as_intake_officer(page, server) -> dict:
 
 
 def draw_signature(page) -> None:
+    """A stroke across the pad, as a finger would draw it: the pad must be on screen first."""
+    page.locator("#signature-pad").scroll_into_view_if_needed()
     box = page.locator("#signature-pad").bounding_box()
     x, y = box["x"] + box["width"] * 0.15, box["y"] + box["height"] * 0.6
     page.mouse.move(x, y)
@@ -91,16 +95,18 @@ def decode_qr(page) -> str:
     return results[0].text
 
 
-def take_dossier_offline(page, tmp_path, known_name: str | None = None) -> str:
+def take_dossier_offline(page, tmp_path, known_name: str | None = None, decision: str = "receive",
+                         reason: str = "") -> str:
     """The whole field intake with no network; returns the dossier id shown in the receipt's route.
 
     known_name: the citizen has filed before (a dossier of the unit on this phone), found by phone number;
     otherwise a new person is recorded from a phone number nobody has."""
+    open_menu(page)
     page.locator("#nav-intake").click()
-    page.get_by_role("heading", name="Tiếp nhận tại chỗ").wait_for()
+    page.get_by_role("heading", name="Tiếp nhận lưu động").wait_for()
     page.locator("#intake-q").fill("thu nghiem ho gia dinh")
     page.get_by_role("button", name="Thủ tục thử nghiệm đăng ký hộ gia đình").click()
-    lookup = page.get_by_label("Số điện thoại hoặc số CCCD của người nộp")
+    lookup = page.get_by_label("Số điện thoại hoặc số định danh cá nhân của người nộp")
     if known_name:
         lookup.fill(VALID_FORM["phone"].replace(" ", ""))
         page.locator("li.citizen").filter(has_text=known_name).first.get_by_role("button", name="Dùng thông tin này").click()
@@ -126,6 +132,16 @@ def take_dossier_offline(page, tmp_path, known_name: str | None = None) -> str:
     page.get_by_role("button", name="Lưu chữ ký").click()
     page.get_by_text("Đã lưu chữ ký.").wait_for()
     page.locator("#signature-next").click()
+    if decision != "receive":  # guide on form 02 or refuse on form 03, before reception (docs/workflow.md)
+        dossier_id = page.evaluate("""() => new Promise(ok => indexedDB.open('motcua').onsuccess = e =>
+            e.target.result.transaction('meta').objectStore('meta').get('intake_draft').onsuccess = r => ok(r.target.result.id))""")
+        button = page.locator("#intake-guide" if decision == "request_supplement" else "#intake-refuse")
+        button.click()
+        page.locator("#intake-reason-error").wait_for()  # the reason is required
+        page.locator("#intake-reason").fill(reason)
+        button.click()
+        page.wait_for_url("**/app#/queue")
+        return dossier_id
     page.get_by_role("button", name="Cấp giấy tiếp nhận").click()
     page.wait_for_url("**/app#/receipt/*")
     page.locator("#receipt").wait_for()
@@ -168,10 +184,19 @@ def test_field_intake_offline_end_to_end(server, browser, context, phone, tmp_pa
     assert phone.locator("#print").is_visible()
     assert len(idb(phone, "outbox")) == 1  # the create, waiting
 
-    # Still offline, a reload shows the same receipt from the phone.
+    # The address names the ward chosen in the form, and its province.
+    assert re.search(r", Phường Vĩnh Yên, Tỉnh \w", phone.locator("#receipt-address td").inner_text())
+    assert phone.locator("#share").count() == 0  # no Web Share in this browser: no "Chia sẻ"
+
+    # Still offline, a reload shows the same receipt from the phone; where the browser can share (a stand-in here,
+    # as Chrome on Android has), "Chia sẻ" hands over the public tracking link while offline.
+    phone.add_init_script("""window.__shared = []; navigator.share = async (data) => { window.__shared.push(data); };""")
     phone.reload()
     phone.locator("#receipt").wait_for()
     assert phone.locator("#receipt-code").inner_text() == code
+    phone.get_by_role("button", name="Chia sẻ").click()
+    phone.wait_for_function("() => window.__shared.length === 1")
+    assert phone.evaluate("window.__shared[0].url") == f"{server.url}/track?code={code}"
     phone.get_by_text("Chưa gửi lên máy chủ").wait_for()
 
     # Back in range: the dossier reaches the server once, received (status 2), with that code; its pages follow.
@@ -195,6 +220,7 @@ def test_field_intake_offline_end_to_end(server, browser, context, phone, tmp_pa
     other = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                                 locale="vi-VN", service_workers="allow")
     other.set_default_timeout(WAIT_MS)
+    a11y.watch(other)
     try:
         second = other.new_page()
         reserved_2 = open_as_intake_officer(second, server)
@@ -203,6 +229,7 @@ def test_field_intake_offline_end_to_end(server, browser, context, phone, tmp_pa
         assert theirs and all(not b["first"] <= int(match["number"]) <= b["last"] for b in theirs)
         mine_ranges = [(b["first"], b["last"]) for b in todays]
         assert all(b["last"] < lo or b["first"] > hi for b in theirs for lo, hi in mine_ranges), "blocks overlap"
+        a11y.assert_clean(other)
     finally:
         other.close()
 
@@ -234,3 +261,50 @@ def test_without_reserved_numbers_the_receipt_carries_a_provisional_code_replace
     assert CODE.match(final) and final != provisional
     phone.locator("#receipt-code").filter(has_text=final).wait_for()
     assert phone.locator("#receipt-provisional").count() == 0
+
+
+def test_desk_guides_on_form_02_then_receives_the_completed_dossier(server, context, phone, tmp_path):  # noqa: F811
+    """Decree 61/2018 Art. 19 / Decree 118/2025, Circular 03/2025 forms 01 and 02: an incomplete walk-in dossier is
+    guided in writing before reception and gets no code; when the citizen comes back complete, the officer
+    receives it (code, receipt, appointment)."""
+    open_as_intake_officer(phone, server)
+    missing = "Thiếu bản sao giấy khai sinh của con"
+    dossier_id = take_dossier_offline(phone, tmp_path, decision="request_supplement", reason=missing)
+    wait_outbox_empty(phone)
+    officer = officer_api(server, "intake")
+    dossier = officer.get(f"/api/dossiers/{dossier_id}").json()
+    assert (dossier["status"], dossier["substatus"], dossier["code"]) == (5, "requested", None)
+    events = officer.get(f"/api/dossiers/{dossier_id}/events").json()["items"]
+    assert [(e["action"], e["note"]) for e in events][-1] == ("request_supplement", missing)
+    # The citizen comes back with the missing paper: the queue offers "Tiếp nhận", not "Đã nhận bổ sung".
+    item = phone.locator(f"li.queue-item[data-id='{dossier_id}'][data-status='5']")
+    item.wait_for()
+    assert item.get_by_role("button", name="Đã nhận bổ sung").count() == 0
+    # The office receives only once every page has arrived (the form's photo and the signature upload after the
+    # sync round that created the dossier): wait for them as the officer would see them arrive.
+    deadline = time.monotonic() + 30
+    while any(a["status"] == "pending" for a in officer.get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]):
+        assert time.monotonic() < deadline, "the dossier's pages did not arrive"
+        time.sleep(0.2)  # polling the server for the uploads
+    item.get_by_role("button", name="Tiếp nhận", exact=True).click()
+    phone.locator(f"li.queue-item[data-id='{dossier_id}'][data-status='2']").wait_for()
+    wait_outbox_empty(phone)
+    dossier = officer.get(f"/api/dossiers/{dossier_id}").json()
+    assert dossier["status"] == 2 and CODE.match(dossier["code"]) and dossier["received_at"] and dossier["due_at"]
+
+
+def test_field_refusal_on_form_03_works_offline(server, context, phone, tmp_path):  # noqa: F811
+    """Circular 03/2025 form 03 in the field with no network: the create and the refusal are queued together and
+    reach the server in order once back online; the dossier is never received and gets no code."""
+    open_as_intake_officer(phone, server)
+    context.set_offline(True)
+    phone.reload()
+    phone.get_by_text("Đang ngoại tuyến").wait_for()
+    why = "Hồ sơ không thuộc thẩm quyền giải quyết của xã"
+    dossier_id = take_dossier_offline(phone, tmp_path, decision="refuse", reason=why)
+    queued = [(m["op"], m.get("command")) for m in idb(phone, "outbox")]
+    assert queued == [("create", None), ("command", "refuse")], queued
+    context.set_offline(False)
+    wait_outbox_empty(phone)
+    dossier = officer_api(server, "intake").get(f"/api/dossiers/{dossier_id}").json()
+    assert (dossier["status"], dossier["code"], dossier["received_at"], dossier["channel"]) == (3, None, None, "field")

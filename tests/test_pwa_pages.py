@@ -6,6 +6,7 @@ Same real Chromium and server as tests/test_pwa.py (whose fixtures and helpers t
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -13,13 +14,26 @@ from PIL import Image, ImageDraw
 
 from tests.conftest import OFFICERS, officer_api, start_server
 from tests.test_attachments_http import officer_command
-from tests.test_pwa import (NEW_PASSWORD, browser, citizen_api, context, fill_valid_form,  # noqa: F401 - fixtures
+from tests.test_pwa import (NEW_PASSWORD, browser, citizen_api, context, fill_valid_form, idb,  # noqa: F401 - fixtures
                             new_citizen, open_app, phone, sign_in, start_draft, wait_outbox_empty)
 
 PAGES = """(id) => new Promise(ok => indexedDB.open('motcua-pages').onsuccess = e =>
     e.target.result.transaction('pages').objectStore('pages').getAll().onsuccess =
         r => ok(r.target.result.filter(p => p.dossier_id === id).map(p => ({id: p.id, size: p.size, sha256: p.sha256,
-            blob: p.blob.size, status: p.status}))))"""
+            blob: p.blob.size, type: p.blob.type, content_type: p.content_type, status: p.status}))))"""
+
+# The same photo through the app's own photo.js (the hashed module the shell preloads), written as JPEG: the size
+# WebP is measured against. The file comes from the input #jpeg-path that the test fills.
+JPEG_PATH_BYTES = """async () => {
+    const url = document.querySelector('link[rel=modulepreload][href*="/js/photo."]').href;
+    const photo = await import(url);
+    const out = await photo.shrinkPhoto(document.querySelector('#jpeg-path').files[0], {type: 'image/jpeg'});
+    return {bytes: out.bytes, type: out.blob.type};
+}"""
+
+# The photo worker's script, started while offline, came from the service worker's precache.
+PRECACHED = "(url) => caches.match(url).then(r => Boolean(r))"
+HASHED_WORKER = re.compile(r"/static/js/photo-worker\.[0-9a-f]{10}\.js$")
 
 # The submit has been applied by the server and pulled back: no longer a draft, no longer waiting to be sent.
 # Polled inside the page: wait_for_function would take a returned promise itself as a true answer.
@@ -46,13 +60,16 @@ def camera_photo(folder: Path) -> Path:
     return path
 
 
-def add_photo_offline(server, context, phone, tmp_path) -> tuple[str, str]:
-    """A new citizen's draft with one photographed page, made offline; returns (phone number, dossier id)."""
+def add_photo_offline(server, context, phone, tmp_path, workers: list | None = None) -> tuple[str, str]:
+    """A new citizen's draft with one photographed page, made offline on a fresh install (online once, then
+    offline and reloaded); returns (phone number, dossier id). `workers` collects the URLs of workers started."""
     number = new_citizen(server)
     open_app(phone, server)
     sign_in(phone, number, NEW_PASSWORD)
     context.set_offline(True)
     phone.reload()
+    if workers is not None:
+        phone.on("worker", lambda worker: workers.append(worker.url))
     dossier_id = start_draft(phone)
     fill_valid_form(phone)
     camera = phone.locator("[data-document='Tờ khai'] input[type=file][capture=environment]")
@@ -62,11 +79,24 @@ def add_photo_offline(server, context, phone, tmp_path) -> tuple[str, str]:
 
 
 def test_a_photo_added_offline_survives_a_reload_and_uploads_verified(server, context, phone, tmp_path):
-    number, dossier_id = add_photo_offline(server, context, phone, tmp_path)
-    assert phone.locator("#pages-space").inner_text() != "Dung lượng trên máy: 0,0 MB"
+    workers: list[str] = []
+    number, dossier_id = add_photo_offline(server, context, phone, tmp_path, workers)
+    # A WebP page is tens of KB: shown in KB, never as "0,0 MB".
+    assert re.fullmatch(r"Dung lượng trên máy: \d+,\d KB", phone.locator("#pages-space").inner_text())
     stored = phone.evaluate(PAGES, dossier_id)
     assert len(stored) == 1 and stored[0]["blob"] == stored[0]["size"]
     assert stored[0]["size"] < 2 * 1024 * 1024, "the 12-megapixel photo was stored without being shrunk"
+    # Shrunk offline in the photo worker, started from its hashed URL out of the precache (the unhashed one was
+    # never cached, so a fresh install shrank on the main thread, freezing the form), and written as WebP.
+    started = [url for url in workers if "photo-worker" in url]
+    assert started and all(HASHED_WORKER.search(url) for url in started), workers
+    assert phone.evaluate(PRECACHED, started[0])
+    assert (stored[0]["type"], stored[0]["content_type"]) == ("image/webp", "image/webp")
+    phone.evaluate("() => { const i = document.createElement('input'); i.type = 'file'; i.id = 'jpeg-path';"
+                   " i.hidden = true; document.body.append(i); }")
+    phone.set_input_files("#jpeg-path", camera_photo(tmp_path))
+    jpeg = phone.evaluate(JPEG_PATH_BYTES)
+    assert jpeg["type"] == "image/jpeg" and stored[0]["size"] < jpeg["bytes"], (stored[0]["size"], jpeg)
 
     phone.reload()
     thumb = phone.locator("li.thumb").filter(has=phone.get_by_role("img", name="Tờ khai, trang 1"))
@@ -92,8 +122,8 @@ def test_a_photo_added_offline_survives_a_reload_and_uploads_verified(server, co
     phone.wait_for_function("() => document.querySelector('#pages-progress').value === 100")
 
     items = citizen_api(server, number, NEW_PASSWORD).get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]
-    assert [(i["id"], i["status"], i["document"], i["page"], i["size"], i["sha256"]) for i in items] == [
-        (page_id, "verified", "Tờ khai", 1, stored[0]["size"], stored[0]["sha256"])]
+    assert [(i["id"], i["status"], i["document"], i["page"], i["size"], i["sha256"], i["content_type"])
+            for i in items] == [(page_id, "verified", "Tờ khai", 1, stored[0]["size"], stored[0]["sha256"], "image/webp")]
 
     # Once the dossier is submitted to Vĩnh Yên, that ward's intake officer sees the verified page too.
     phone.get_by_role("button", name="Nộp hồ sơ").click()
@@ -215,15 +245,18 @@ def test_the_owner_adds_a_page_when_a_supplement_is_requested(server, context, p
     dossier_id = start_draft(phone)
     fill_valid_form(phone)
     phone.get_by_role("button", name="Nộp hồ sơ").click()
-    assert phone.evaluate(SUBMITTED, [dossier_id, 30_000]), "the submission never reached the server"
-    phone.locator("#status").filter(has_text="Mới đăng ký").wait_for()
+    assert phone.evaluate(SUBMITTED, [dossier_id, 30_000]), (
+        f"the submission never reached the server; outbox: {idb(phone, 'outbox')}; sync: {phone.locator('#sync').inner_text()!r}; "
+        f"summary: {phone.locator('#summary').inner_text() if phone.locator('#summary').count() else None!r}; "
+        f"status: {phone.locator('#dossier-status').inner_text()!r}")
+    phone.locator("#status").filter(has_text="Đã nộp, chờ tiếp nhận").wait_for()
     assert phone.locator("#pages input[type=file]").count() == 0  # sent: nothing to add until asked
 
     officer = officer_api(server, "intake")
     result = officer_command(officer, dossier_id, "request_supplement", reason="Thiếu ảnh trang 2 của tờ khai")
     assert result["status"] == "applied", result
     phone.locator("#send-now").click()  # pull now rather than wait for the 5-minute pull
-    phone.locator("#status").filter(has_text="Yêu cầu bổ sung").wait_for()
+    phone.locator("#status").filter(has_text="Cần bổ sung hồ sơ").wait_for()
 
     phone.locator("[data-document='Tờ khai'] input[type=file]:not([capture])").set_input_files(
         small_photo(tmp_path, "trang-2.jpg", 50))

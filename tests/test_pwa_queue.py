@@ -14,7 +14,8 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import OFFICER_PASSWORD, OFFICERS, VALID_FORM, VINH_YEN, Api, officer_api
-from tests.test_pwa import DEMO_PASSWORD, DEMO_PHONE, browser, context, idb, open_app, phone, sign_in  # noqa: F401
+from tests.test_pwa import DEMO_PASSWORD, DEMO_PHONE, browser, context, idb, open_app, open_menu, phone, sign_in  # noqa: F401
+from tests.test_pwa_intake import draw_signature
 
 
 def submitted_online(server, full_name: str) -> str:
@@ -31,7 +32,7 @@ _signed_in: dict[tuple[str, str], Api] = {}
 
 
 def officer(server, role: str) -> Api:
-    """One signed-in client per officer and server: sign-ins are rate limited per account (server/rate_limits.py)."""
+    """One signed-in client per officer and server: sign-ins are rate limited per account (server/web/rate_limits.py)."""
     key = (server.url, role)
     if key not in _signed_in:
         _signed_in[key] = officer_api(server, role)
@@ -61,11 +62,30 @@ def wait_status(page, dossier_id: str, status: int) -> None:
                              f"view: {page.locator('#view').inner_text()[:300]}") from error
 
 
+def go_to_queue(page) -> None:
+    """Tap "Hàng đợi hồ sơ" in the header and wait for the queue. A tap that lands while the header is being redrawn
+    (a sync round ending just then) is lost, as a person's would be: tap again then. A queue that does not draw
+    once its address is shown fails, with what the phone shows instead."""
+    for _ in range(3):
+        open_menu(page)
+        page.locator("#nav-queue").click()
+        try:
+            page.wait_for_function("() => location.hash === '#/queue'", timeout=5_000)
+            break
+        except Exception:  # the tap was lost: the address did not change
+            continue
+    try:
+        page.get_by_role("heading", name="Hàng đợi hồ sơ").wait_for()
+    except Exception as error:
+        raise AssertionError(f"the queue did not draw; hash: {page.evaluate('location.hash')}; "
+                             f"header: {page.locator('#account').inner_text()!r}; sync: {page.locator('#sync').inner_text()!r}; "
+                             f"view: {page.locator('#view').inner_text()[:300]!r}") from error
+
+
 def open_queue(page, server) -> None:
     open_app(page, server)
     sign_in(page, OFFICERS["intake"].phone, OFFICER_PASSWORD)
-    page.locator("#nav-queue").click()
-    page.get_by_role("heading", name="Hàng đợi hồ sơ").wait_for()
+    go_to_queue(page)
 
 
 def test_the_queue_receives_and_refuses_online_and_offline(server, context, phone):
@@ -175,6 +195,42 @@ def test_a_dossier_due_soon_then_overdue_is_highlighted_and_filtered(server, con
     overdue.wait_for()
 
 
+def test_the_cards_name_the_applicant_and_dates_and_the_most_urgent_come_first(server, context, phone):
+    """A card says who applied (from the form), when the dossier arrived and its appointment, dd/mm/yyyy; the queue
+    puts the overdue first, then the due soon, then the new ones, then the rest by appointment."""
+    vietnam = timezone(timedelta(hours=7))
+    late, soon, later = (submitted_online(server, name) for name in ("Trần Văn Muộn", "Ngô Thị Gấp", "Đinh Văn Thong"))
+    for dossier_id in (late, soon, later):
+        assert leader_command(server, dossier_id, "receive")["status"] == "applied"
+    desk = officer(server, "intake")
+    due = datetime.fromisoformat(desk.get(f"/api/dossiers/{late}").json()["due_at"])
+    now = due.astimezone(timezone.utc) + timedelta(days=1)  # the phone's clock: `late` is a day overdue
+    for dossier_id, new_due in ((soon, now + timedelta(hours=2)), (later, due + timedelta(days=10))):
+        assert leader_command(server, dossier_id, "apologise", new_due_at=new_due.isoformat(),
+                              reason="Cần xác minh thêm.")["status"] == "applied"
+    fresh = submitted_online(server, "Lý Thị Mới")  # submitted, not received yet
+    submitted = datetime.fromisoformat(desk.get(f"/api/dossiers/{fresh}").json()["submitted_at"])
+
+    open_queue(phone, server)
+    wait_status(phone, fresh, 1)
+    phone.clock.set_system_time(now)
+    redraw_queue(phone)
+    phone.locator(f"li.queue-item.overdue[data-id='{late}']").wait_for()
+    order = phone.locator("li.queue-item").evaluate_all("els => els.map(e => e.dataset.id)")
+    ours = [i for i in order if i in (late, soon, fresh, later)]
+    assert ours == [late, soon, fresh, later], ours
+    # Whatever else the unit holds (earlier tests' dossiers): overdue, then due soon, then new, then the rest.
+    ranks = phone.locator("li.queue-item").evaluate_all("""els => els.map(e => e.dataset.deadline === 'overdue' ? 0
+        : e.dataset.deadline === 'due-soon' ? 1 : e.dataset.status === '1' ? 2 : 3)""")
+    assert ranks == sorted(ranks), ranks
+
+    expect(card(phone, fresh).locator(".applicant")).to_have_text("Người nộp: Lý Thị Mới")
+    expect(card(phone, fresh).locator(".arrived")).to_have_text("Ngày nộp: " + submitted.astimezone(vietnam).strftime("%d/%m/%Y %H:%M"))
+    expect(card(phone, late).locator(".queue-status .due")).to_contain_text(
+        "Hẹn trả: " + due.astimezone(vietnam).strftime("%d/%m/%Y %H:%M"))
+    expect(card(phone, soon).locator(".applicant")).to_have_text("Người nộp: Ngô Thị Gấp")
+
+
 def test_the_result_is_attached_and_returned_at_the_desk(server, context, phone, tmp_path):
     dossier_id = submitted_online(server, "Hoàng Văn Nam")
     for step in ("receive", "start"):
@@ -193,7 +249,27 @@ def test_the_result_is_attached_and_returned_at_the_desk(server, context, phone,
     assert leader_command(server, dossier_id, "finish")["status"] == "applied"
     phone.get_by_role("button", name="Gửi ngay").click()  # pull the leader's step now, not in 5 minutes
     wait_status(phone, dossier_id, 9)
+    # The hand-over at the desk: the person collecting gives their name and signs on the signature pad
+    # (docs/workflow.md "Approval and return"; the hand-over is recorded, docs/domain.md "Sign-off").
     card(phone, dossier_id).get_by_role("button", name="Trả kết quả").click()
     card(phone, dossier_id).get_by_role("button", name="Xác nhận").click()
+    card(phone, dossier_id).get_by_text("Hãy ghi họ tên người nhận kết quả.").wait_for()
+    card(phone, dossier_id).get_by_label("Họ tên người nhận kết quả (tại bộ phận một cửa)").fill("Lê Văn Tâm")
+    card(phone, dossier_id).get_by_role("button", name="Xác nhận").click()
+    card(phone, dossier_id).get_by_text("Người nhận cần ký").wait_for()
+    draw_signature(phone)
+    card(phone, dossier_id).get_by_role("button", name="Lưu chữ ký").click()
+    card(phone, dossier_id).get_by_text("Đã lưu chữ ký.").wait_for()
+    card(phone, dossier_id).get_by_role("button", name="Xác nhận").click()
     wait_status(phone, dossier_id, 10)
-    assert officer(server, "intake").get(f"/api/dossiers/{dossier_id}").json()["status"] == 10
+    returned = officer(server, "intake").get(f"/api/dossiers/{dossier_id}").json()
+    assert returned["status"] == 10
+    events = officer(server, "intake").get(f"/api/dossiers/{dossier_id}/events").json()["items"]
+    assert events[-1]["note"] == "Người nhận kết quả: Lê Văn Tâm"
+    for _ in range(100):  # the signature page uploads in the background
+        items = officer(server, "intake").get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]
+        if ("Chữ ký của người nhận kết quả", "verified") in [(i["document"], i["status"]) for i in items]:
+            break
+        phone.wait_for_timeout(200)
+    else:
+        raise AssertionError(f"the receiver's signature was not uploaded: {items}")

@@ -16,7 +16,7 @@ from tests.conftest import OFFICER_PASSWORD, OFFICERS, VALID_FORM, VIET_TRI
 from tests.test_assignment import command
 from tests.test_postal import postal_dossier
 from tests.test_pwa import browser, context, open_app, phone, sign_in  # noqa: F401
-from tests.test_pwa_queue import card, leader_command, officer, redraw_queue, submitted_online, wait_status
+from tests.test_pwa_queue import card, go_to_queue, leader_command, officer, redraw_queue, submitted_online, wait_status
 from tests.test_sync_http import Device, create_changes, new_citizen
 
 VIETNAM = timezone(timedelta(hours=7))
@@ -25,8 +25,7 @@ VIETNAM = timezone(timedelta(hours=7))
 def open_queue_as(page, server, role: str) -> None:
     open_app(page, server)
     sign_in(page, OFFICERS[role].phone, OFFICER_PASSWORD)
-    page.locator("#nav-queue").click()
-    page.get_by_role("heading", name="Hàng đợi hồ sơ").wait_for()
+    go_to_queue(page)
 
 
 def pull_now(page) -> None:
@@ -123,7 +122,7 @@ def test_an_apology_sets_a_later_appointment_once(server, context, phone):
     form.get_by_role("button", name="Xác nhận").click()
 
     # Once made: the card shows the new date, and the action is gone.
-    shown = f"ngày {new_day.day:02d} tháng {new_day.month:02d} năm {new_day.year}"
+    shown = f"{new_day.day:02d}/{new_day.month:02d}/{new_day.year}"
     card(phone, dossier_id).locator(".apology-sent").wait_for()
     expect(card(phone, dossier_id).locator(".queue-status")).to_contain_text(shown)
     expect(card(phone, dossier_id).get_by_role("button", name="Xin lỗi, hẹn lại ngày trả")).to_have_count(0)
@@ -144,7 +143,7 @@ def test_a_refused_step_keeps_what_the_officer_typed_to_copy_or_discard(server, 
     wait_status(phone, dossier_id, 2)
     card(phone, dossier_id).get_by_role("button", name="Bắt đầu xử lý").click()
     wait_status(phone, dossier_id, 4)
-    leader = officer(server, "leader")
+    officer(server, "leader")  # the leader signs in: the assignment stands
     assert on_server(server, dossier_id)["assigned_to"] == user_id(server, "specialist")
 
     # Offline, the specialist asks for a supplement; meanwhile the leader gives the dossier to a colleague.
@@ -164,11 +163,11 @@ def test_a_refused_step_keeps_what_the_officer_typed_to_copy_or_discard(server, 
     problem.wait_for()
     assert "Máy chủ không thực hiện «Yêu cầu bổ sung»" in problem.inner_text()
     assert "giao cho cán bộ khác" in problem.inner_text()
-    box = problem.get_by_label("Nội dung bạn đã nhập")
+    box = problem.get_by_label("Nội dung đã nhập")
     assert typed in box.input_value() and "Yêu cầu bổ sung" in box.input_value()
     redraw_queue(phone)
     problem.wait_for()
-    assert typed in problem.get_by_label("Nội dung bạn đã nhập").input_value()
+    assert typed in problem.get_by_label("Nội dung đã nhập").input_value()
 
     # Copy: the text reaches the clipboard.
     problem.get_by_role("button", name="Sao chép").click()

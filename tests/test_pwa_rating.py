@@ -24,8 +24,10 @@ def returned_dossier(server, citizen) -> str:
     assert response.status_code == 201, response.text
     dossier_id = response.json()["id"]
     desk, specialist = Device(officer(server, "intake")), Device(officer(server, "specialist"))
-    for device, step in ((desk, "receive"), (specialist, "start"), (specialist, "finish"), (desk, "return")):
-        assert command(device, dossier_id, step)["status"] == "applied", step
+    leader = Device(officer(server, "leader"))  # signs the specialist's draft (docs/workflow.md "Approval and return")
+    for device, step, args in ((desk, "receive", {}), (specialist, "start", {}), (specialist, "finish", {}),
+                               (leader, "approve", {}), (desk, "return", {"received_by": "Nguyễn Thị Mai"})):
+        assert command(device, dossier_id, step, **args)["status"] == "applied", step
     return dossier_id
 
 
@@ -37,7 +39,7 @@ def test_a_returned_dossier_is_rated_from_the_app(server, context, phone):
     open_app(phone, server)
     sign_in(phone, number, NEW_PASSWORD)
     phone.locator(f"li.dossier[data-id='{dossier_id}'] a").click()
-    phone.locator("#status").filter(has_text="Đã trả kết quả").wait_for()
+    phone.locator("#status").filter(has_text="Đã nhận kết quả").wait_for()
 
     # Offline, the box says a rating needs a connection.
     context.set_offline(True)
@@ -54,13 +56,13 @@ def test_a_returned_dossier_is_rated_from_the_app(server, context, phone):
     box.get_by_role("radio", name="Không hài lòng").check()
     box.get_by_role("button", name="Gửi đánh giá").click()
     phone.locator("#rating-reason-error").filter(
-        has_text="Vui lòng cho biết lý do bạn không hài lòng để cơ quan khắc phục.").wait_for()
+        has_text="Vui lòng cho biết lý do Ông/Bà không hài lòng để cơ quan khắc phục.").wait_for()
     assert phone.locator("#rating-reason").get_attribute("aria-invalid") == "true"
     assert citizen.get(f"/api/dossiers/{dossier_id}/rating").json() == {"rating": None, "can_rate": True}
 
     box.get_by_label("Lý do (bắt buộc nếu không hài lòng)").fill(REASON)
     box.get_by_role("button", name="Gửi đánh giá").click()
-    box.locator("#rating-done").filter(has_text="Cảm ơn bạn đã đánh giá: Không hài lòng").wait_for()
+    box.locator("#rating-done").filter(has_text="Cảm ơn Ông/Bà đã đánh giá: Không hài lòng").wait_for()
     rating = citizen.get(f"/api/dossiers/{dossier_id}/rating").json()
     assert (rating["rating"]["value"], rating["rating"]["reason"], rating["can_rate"]) == ("unsatisfied", REASON, False)
 

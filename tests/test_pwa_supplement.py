@@ -44,7 +44,7 @@ def test_the_citizen_reads_the_reason_adds_a_page_offline_and_sends_the_suppleme
     sign_in(phone, number, NEW_PASSWORD)
     assert phone.get_by_role("link", name="Tra cứu hồ sơ").get_attribute("href") == "/track"
     phone.locator(f"li.dossier[data-id='{dossier_id}'] a").click()
-    phone.locator("#status").filter(has_text="Yêu cầu bổ sung").wait_for()
+    phone.locator("#status").filter(has_text="Cần bổ sung hồ sơ").wait_for()
     box = phone.locator("#supplement")
     box.filter(has_text=f"Cơ quan yêu cầu bổ sung: {REASON}").wait_for()
     assert box.bounding_box()["width"] <= 360
@@ -93,5 +93,5 @@ def test_the_citizen_reads_the_reason_adds_a_page_offline_and_sends_the_suppleme
     # The office can now accept it: every page has arrived.
     assert command(specialist, dossier_id, "accept_supplement")["status"] == "applied"
     phone.locator("#send-now").click()
-    phone.locator("#status").filter(has_text="Đang xử lý").wait_for()
+    phone.locator("#status").filter(has_text="Đang giải quyết").wait_for()
     assert phone.locator("#supplement").count() == 0

@@ -14,6 +14,8 @@ def returned_dossier(server):
     specialist = Device(officer(server, "specialist"))
     assert command(specialist, dossier_id, "start")["status"] == "applied"
     assert command(specialist, dossier_id, "finish")["status"] == "applied"
+    # A leader signs the draft (docs/workflow.md "Approval and return").
+    assert command(Device(officer(server, "leader")), dossier_id, "approve")["status"] == "applied"
     return citizen, dossier_id
 
 
@@ -21,13 +23,13 @@ def test_a_rating_before_the_result_is_returned_is_refused(server):
     citizen, dossier_id = returned_dossier(server)  # result ready (9), not yet handed over
     early = citizen.post(f"/api/dossiers/{dossier_id}/rating", {"value": "satisfied"})
     assert early.status_code == 409 and early.json()["error"]["code"] == "not_returned"
-    assert "sau khi bạn đã nhận kết quả" in early.json()["error"]["message"]
+    assert "sau khi Ông/Bà đã nhận kết quả" in early.json()["error"]["message"]
     assert citizen.get(f"/api/dossiers/{dossier_id}/rating").json() == {"rating": None, "can_rate": False}
 
 
 def test_unsatisfied_needs_a_reason_and_a_dossier_is_rated_once(server):
     citizen, dossier_id = returned_dossier(server)
-    assert command(Device(officer(server, "intake")), dossier_id, "return")["status"] == "applied"
+    assert command(Device(officer(server, "intake")), dossier_id, "return", received_by="Nguyễn Thị Mai")["status"] == "applied"
     assert citizen.get(f"/api/dossiers/{dossier_id}/rating").json() == {"rating": None, "can_rate": True}
     for body, code in (({"value": "unsatisfied"}, "reason_required"),
                        ({"value": "unsatisfied", "reason": "   "}, "reason_required"),
@@ -37,7 +39,7 @@ def test_unsatisfied_needs_a_reason_and_a_dossier_is_rated_once(server):
         refused = citizen.post(f"/api/dossiers/{dossier_id}/rating", body)
         assert (refused.status_code, refused.json()["error"]["code"]) == (400, code), body
     no_reason = citizen.post(f"/api/dossiers/{dossier_id}/rating", {"value": "unsatisfied"}).json()["error"]
-    assert no_reason["message"] == "Vui lòng cho biết lý do bạn không hài lòng để cơ quan khắc phục."
+    assert no_reason["message"] == "Vui lòng cho biết lý do Ông/Bà không hài lòng để cơ quan khắc phục."
     rated = citizen.post(f"/api/dossiers/{dossier_id}/rating",
                          {"value": "unsatisfied", "reason": "Phải đi lại hai lần vì thiếu hướng dẫn"})
     assert rated.status_code == 201
@@ -53,7 +55,7 @@ def test_unsatisfied_needs_a_reason_and_a_dossier_is_rated_once(server):
 
 def test_only_the_owner_rates_and_others_cannot_see_it(server):
     citizen, dossier_id = returned_dossier(server)
-    command(Device(officer(server, "intake")), dossier_id, "return")
+    command(Device(officer(server, "intake")), dossier_id, "return", received_by="Nguyễn Thị Mai")
     stranger = new_citizen(server)
     assert stranger.post(f"/api/dossiers/{dossier_id}/rating", {"value": "satisfied"}).status_code == 404
     assert stranger.get(f"/api/dossiers/{dossier_id}/rating").status_code == 404
@@ -67,7 +69,7 @@ def test_only_the_owner_rates_and_others_cannot_see_it(server):
 
 def test_two_ratings_sent_at_the_same_moment_keep_one(server):
     citizen, dossier_id = returned_dossier(server)
-    command(Device(officer(server, "intake")), dossier_id, "return")
+    command(Device(officer(server, "intake")), dossier_id, "return", received_by="Nguyễn Thị Mai")
     with ThreadPoolExecutor(max_workers=4) as pool:
         answers = list(pool.map(lambda value: citizen.post(f"/api/dossiers/{dossier_id}/rating", {"value": value}),
                                 ["very_satisfied", "satisfied", "very_satisfied", "satisfied"]))

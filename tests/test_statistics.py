@@ -15,8 +15,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server import charts
-from server.working_time import timeliness
+from server.statistics import charts
+from server.workflow.working_time import timeliness
+from tests import a11y
 from tests.conftest import VIET_TRI, VINH_YEN, Api, motcua_env, run_motcua, start_server
 
 PASSWORD = "mat-khau-thong-ke"
@@ -51,6 +52,20 @@ FIXTURE = [
     ("D11", VINH_YEN, "full", "direct", 10, vn(2024, 12, 30, 8), vn(2025, 1, 2, 8), vn(2025, 1, 2, 15), "very_satisfied"),
     ("D12", VIET_TRI, "full", "direct", 10, vn(2025, 3, 3, 8), vn(2025, 3, 3, 17), vn(2025, 3, 3, 10), "very_satisfied"),
 ]
+# Above, processing ended when the result was returned. In 2023, the cases where the two differ (Decree 61/2018;
+# docs/domain.md "Timeliness"): (name, status, received, due, original due (hạn gốc), finished, returned).
+FIXTURE_2023 = [
+    # Ready on the appointment date, collected two weeks later: on time (the citizen's delay is not the office's).
+    ("E1", 10, vn(2023, 6, 5, 8), vn(2023, 6, 7, 17), None, vn(2023, 6, 7, 10), vn(2023, 6, 20, 9)),
+    # Apology (form 04, Circular 03/2025): extended to 23/6, ready on 20/6: late against the original 14/6.
+    ("E2", 10, vn(2023, 6, 12, 8), vn(2023, 6, 23, 17), vn(2023, 6, 14, 17), vn(2023, 6, 20, 9), vn(2023, 6, 21, 9)),
+    # Result ready a day early and not collected yet: resolved early.
+    ("E3", 9, vn(2023, 6, 6, 8), vn(2023, 6, 9, 17), None, vn(2023, 6, 8, 15), None),
+    # Returned but the end of processing is not on record: never counted as on time.
+    ("E4", 10, vn(2023, 6, 6, 9), vn(2023, 6, 9, 17), None, None, vn(2023, 6, 9, 10)),
+    # Extended by an apology and still open: overdue against the original date, though the new one is far.
+    ("E5", 4, vn(2023, 6, 13, 8), FAR, vn(2023, 6, 15, 17), None, None),
+]
 
 
 async def _load_fixture(env: dict[str, str]) -> None:
@@ -70,10 +85,16 @@ async def _load_fixture(env: dict[str, str]) -> None:
             dossier = await Dossier.create(id=str(uuid.uuid4()), procedure_version=versions[kind], unit=units[unit],
                                            handling_unit=units[unit], channel=channel, status=status,
                                            data={"full_name": name}, received_at=received, due_at=due,
-                                           returned_at=returned, submitted_at=received)
+                                           returned_at=returned, submitted_at=received,
+                                           finished_at=returned if status == 10 else None)
             if rating:
                 await Rating.create(dossier=dossier, value=rating, reason="Chậm" if rating == "unsatisfied" else "",
                                     created_at=returned + timedelta(hours=1))
+        for name, status, received, due, original, finished, returned in FIXTURE_2023:
+            await Dossier.create(id=str(uuid.uuid4()), procedure_version=versions["none"], unit=units[VINH_YEN],
+                                 handling_unit=units[VINH_YEN], channel="direct", status=status,
+                                 data={"full_name": name}, received_at=received, submitted_at=received, due_at=due,
+                                 original_due_at=original, finished_at=finished, returned_at=returned)
     finally:
         await db.disconnect()
 
@@ -134,9 +155,25 @@ def test_a_leader_gets_the_hand_computed_figures_of_their_unit(stats_server):
     parts = {part["key"]: part for part in figures["index_766"]["parts"]}
     assert (parts["on_time"]["ratio"], parts["on_time"]["points"]) == (80.0, 16.0)
     assert parts["online_dossiers"]["ratio"] == 80.0
-    assert parts["online_procedures"]["ratio"] == 93.5  # 29 of the 31 shipped procedures are offered online
+    # Nearly all the procedures whose level is known are offered online; the 226 known only from the commune's list
+    # say nothing of it (online "unknown", docs/catalog.md) and are left out, not counted as offline (which gave 12.3).
+    assert 90 < parts["online_procedures"]["ratio"] < 100
     assert parts["satisfaction"]["ratio"] == 83.3  # (6 resolved − 1 unsatisfied) / 6
     assert not parts["digitisation"]["computed"] and parts["digitisation"]["points"] is None
+
+
+def test_timeliness_is_decided_by_the_end_of_processing_against_the_original_appointment(stats_server):
+    """Decree 61/2018 and docs/domain.md "Timeliness": the date processing ended (result ready, `finish`) against
+    the appointment; an apology with extension (form 04, Circular 03/2025) keeps the original appointment, and
+    the dossier is still judged on it; the statistics show the extended ones apart."""
+    figures = signed_in(stats_server, "leader").get("/api/statistics?year=2023").json()
+    assert figures["received"] == 5
+    # E3 early, E1 on time though collected late, E2 late against its original date; E4 has no end on record.
+    assert (figures["resolved"], figures["early"], figures["on_time"], figures["late"]) == (3, 1, 1, 1)
+    assert figures["extended"] == 1 and {m["month"]: m["extended"] for m in figures["months"]}[6] == 1
+    assert (figures["pending"], figures["overdue"]) == (1, 1)  # E5, past its original appointment
+    page = signed_in(stats_server, "leader").get("/statistics?year=2023").text
+    assert "Đã xin lỗi, gia hạn (tính theo hạn gốc)" in page and "ngày hẹn trả ban đầu" in page
 
 
 def test_a_month_narrows_every_figure(stats_server):
@@ -242,6 +279,7 @@ def test_a_leader_reads_the_dashboard_on_a_360px_phone(stats_server):
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 360, "height": 740})
+        a11y.watch(page.context)  # axe-core on the sign-in page and the dashboard (tests/a11y.py)
         page.goto(f"{stats_server.url}/signin?next=/statistics%3Fyear%3D2025")
         page.fill("input[name=phone]", ACCOUNTS["leader"][0])
         page.fill("input[name=password]", PASSWORD)
@@ -263,4 +301,5 @@ def test_a_leader_reads_the_dashboard_on_a_360px_phone(stats_server):
         page.goto(f"{stats_server.url}/procedures")
         page.get_by_role("link", name="Thống kê").click()
         page.wait_for_url("**/statistics")
+        a11y.assert_clean(page.context)
         page.close()

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from server import db
 from server.app import create_app
 from server.config import Settings, StorageSettings, load_settings
-from server.storage import (MiB, PART_SIZE, FileStorage, InvalidToken, ObjectNotFound, S3Storage, StorageUnavailable,
+from server.attachments.storage import (MiB, PART_SIZE, FileStorage, InvalidToken, ObjectNotFound, S3Storage, StorageUnavailable,
                             StorageUnsupported, TokenExpired, UploadRejected, init_bucket, key_for, staging_key)
 from tests.conftest import motcua_env, run_motcua
 from tests.s3_servers import START, S3Server
@@ -235,13 +235,15 @@ def test_presigned_get_download(backend, tmp_path):
     async def scenario():
         await backend.storage.put_file(key, source)
         url = await backend.storage.presign_get(key, expires=60, filename="Giấy khai sinh.jpg", content_type="image/jpeg")
-        return await backend.send("GET", url)
+        return await backend.send("GET", url), url
 
-    response = asyncio.run(scenario())
+    response, url = asyncio.run(scenario())
     assert response.status_code == 200
     assert response.content == data
     assert response.headers["content-type"] == "image/jpeg"
     assert "filename*=UTF-8''Gi%E1%BA%A5y%20khai%20sinh.jpg" in response.headers["content-disposition"]
+    if "/files/download/" in url:  # served from the app's own origin: sandboxed, whatever the bytes are
+        assert response.headers["content-security-policy"].startswith("sandbox")
 
 
 def test_expired_urls_are_refused(backend, tmp_path):

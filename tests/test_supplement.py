@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server.working_time import WorkingCalendar
+from server.workflow.working_time import WorkingCalendar
 from tests.conftest import VALID_FORM, Api, officer_api
 from tests.test_attachments_http import finalize, jpeg, put, register
 from tests.test_sync_http import Device, create_changes, edit, new_citizen

@@ -65,11 +65,11 @@ def test_a_repeated_request_returns_the_stored_results_and_changes_nothing() -> 
     phone.edit("d1", "form.name", "Nguyễn Văn An")
     _, body = phone.request()
     first = run(store, AN, body)
-    log, records, receipts = store.change_log(), store.records(), store.receipts()
+    log, records, outcomes = store.change_log(), store.records(), store.outcomes()
     second = run(store, AN, body)
     assert second["results"] == first["results"]
     assert [r["status"] for r in first["results"]] == ["applied", "merged"]
-    assert store.change_log() == log and store.records() == records and store.receipts() == receipts
+    assert store.change_log() == log and store.records() == records and store.outcomes() == outcomes
 
 
 def test_a_retry_that_only_changes_transport_fields_is_still_a_duplicate() -> None:
@@ -121,7 +121,7 @@ def test_a_device_id_belongs_to_one_user() -> None:
 def test_a_crash_mid_mutation_leaves_nothing_half_done_and_the_retry_applies_once() -> None:
     store = MemoryStore()
     phone, tablet = submitted_dossier(store)
-    tablet.command("d1", "receive")  # writes the dossier, its log entry, a notification and a receipt
+    tablet.command("d1", "receive")  # writes the dossier, its log entry, a notification and an outcome
     request_id, body = tablet.request()
     store.crash_at_write = 3
     with pytest.raises(SimulatedCrash):
@@ -206,7 +206,7 @@ def test_declaring_an_applied_seq_lost_changes_nothing() -> None:
     response = run(store, AN, {"device_id": "an-phone", "lost": [1]})
     assert response["lost"] == [1]
     assert ("dossier", "d1") in store.records()
-    assert store.receipts()[0].status == "applied"
+    assert store.outcomes()[0].status == "applied"
 
 
 def test_a_seq_reused_for_another_mutation_is_rejected_without_effect() -> None:
@@ -226,7 +226,7 @@ def test_a_seq_far_beyond_the_gap_is_not_stored() -> None:
     far = {**phone.create_dossier("d1", "H57", name="An"), "seq": MAX_SEQ_AHEAD + 1}
     response = run(store, AN, {"device_id": "an-phone", "mutations": [far]})
     assert response["results"][0]["code"] == "seq_too_far"
-    assert store.receipts() == []
+    assert store.outcomes() == []
 
 
 # -- rule 3: merge, with the statuses a device sees ----------------------------

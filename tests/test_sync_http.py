@@ -87,7 +87,6 @@ def test_edits_of_different_fields_merge_and_the_same_field_makes_a_conflict_bot
     from_phone = [edit(phone, dossier_id, full_name="Nguyễn Thị Mai Anh"), ]
     from_tablet = [edit(tablet, dossier_id, phone="0987654321")]
     same_field = edit(tablet, dossier_id, full_name="Nguyễn Mai")
-    tablet.seq  # the tablet's second edit is made from the same base, offline
     assert phone.sync(from_phone).json()["results"][0]["status"] == "applied"
     results = tablet.sync(from_tablet + [same_field]).json()["results"]
     assert results[0]["status"] == "merged" and results[0]["edit"] == "parallel"
@@ -268,3 +267,20 @@ def test_the_status_timeline_records_every_step_for_those_who_may_see_it(server)
     assert timeline[2]["note"] == "Thiếu bản sao giấy khai sinh" and timeline[2]["status_name"] == "Yêu cầu bổ sung"
     assert timeline[1]["to_unit"] == "Phường Vĩnh Yên"
     assert new_citizen(server).get(f"/api/dossiers/{dossier_id}/events").status_code == 404
+
+
+def test_a_draft_edited_through_sync_may_be_incomplete_but_never_invalid(server):
+    """docs/workflow.md: each changed field's value is validated as the form defines it."""
+    phone = Device(new_citizen(server))
+    dossier_id = str(uuid.uuid4())
+    assert phone.sync([phone.mutation("create", dossier_id, changes=create_changes(full_name="Nguyễn Thị Mai"))]) \
+        .json()["results"][0]["status"] == "applied"
+    phone.sync()
+    refused = phone.sync([edit(phone, dossier_id, phone="0123456789")]).json()["results"][0]
+    assert refused["status"] == "rejected" and refused["code"] == "invalid_form", refused
+    too_long = phone.sync([edit(phone, dossier_id, full_name="A" * 500)]).json()["results"][0]
+    assert too_long["status"] == "rejected" and too_long["code"] == "invalid_form", too_long
+    emptied = phone.sync([edit(phone, dossier_id, full_name=None)]).json()["results"][0]
+    assert emptied["status"] == "applied", "a draft may be incomplete"
+    phone.sync()
+    assert phone.record(dossier_id)["data"].get("form.full_name") is None

@@ -8,7 +8,7 @@ import pytest
 from sync.cursor import decode_cursor, encode_cursor
 from sync.errors import BadCursor, BadRequest, RequestTooLarge
 from sync.fingerprint import fingerprint
-from sync.merge import FieldConflict, merge_fields
+from sync.conflicts import FieldConflict, merge_fields
 from sync.protocol import (
     MAX_MUTATIONS,
     MAX_REQUEST_BYTES,

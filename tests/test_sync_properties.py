@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from sync.apply import conflict_id
+from sync.conflicts import conflict_id
 from sync.cursor import decode_cursor
 from sync.engine import sync_round
 from sync.memory import MemoryStore, SimulatedCrash
@@ -215,52 +215,52 @@ async def play(story: list[tuple[str, int, int]]) -> World:
 # -- the invariants -------------------------------------------------------------
 
 
-def receipts_by_id(world: World) -> dict[str, Any]:
-    return {r.mutation_id: r for r in world.store.receipts() if r.mutation_id is not None}
+def outcomes_by_id(world: World) -> dict[str, Any]:
+    return {r.mutation_id: r for r in world.store.outcomes() if r.mutation_id is not None}
 
 
 def check_at_most_once(world: World) -> None:
     """Every effect of one mutation was written by one transaction, and only
     mutations that were accepted left effects."""
-    receipts = receipts_by_id(world)
+    outcomes = outcomes_by_id(world)
     transactions: dict[str, set[int]] = {}
     for entry in world.store.change_log():
         assert entry.mutation_id is not None
         transactions.setdefault(entry.mutation_id, set()).add(entry.transaction)
     for mutation_id, written_by in transactions.items():
         assert len(written_by) == 1, mutation_id
-        assert receipts[mutation_id].status in ACCEPTED | {"applied"}, mutation_id
+        assert outcomes[mutation_id].status in ACCEPTED | {"applied"}, mutation_id
 
 
 def check_exactly_once(world: World) -> None:
-    receipts = receipts_by_id(world)
-    assert not [r for r in world.store.receipts() if r.status == "held"]
+    outcomes = outcomes_by_id(world)
+    assert not [r for r in world.store.outcomes() if r.status == "held"]
     for device in world.devices:
         state = world.store.device(device.device_id)
         assert state is not None and state.applied_seq == device.next_seq - 1
-        lost_markers = {r.seq for r in world.store.receipts() if r.device_id == device.device_id and r.mutation_id is None}
+        lost_markers = {r.seq for r in world.store.outcomes() if r.device_id == device.device_id and r.mutation_id is None}
         for mutation in device.made:
-            receipt = receipts.get(mutation["mutation_id"])
+            outcome = outcomes.get(mutation["mutation_id"])
             if mutation["mutation_id"] in device.discarded:
                 # Either it had been applied (the answer was lost) or it never will be.
-                assert receipt is not None and receipt.status in FINAL or mutation["seq"] in lost_markers
+                assert outcome is not None and outcome.status in FINAL or mutation["seq"] in lost_markers
                 continue
-            assert receipt is not None and receipt.status in FINAL, mutation
-            assert receipt.seq == mutation["seq"]
+            assert outcome is not None and outcome.status in FINAL, mutation
+            assert outcome.seq == mutation["seq"]
             # What the device heard is exactly what the server stored.
-            assert device.heard[mutation["mutation_id"]] == receipt.result
+            assert device.heard[mutation["mutation_id"]] == outcome.result
 
 
 def check_no_value_dropped(world: World) -> None:
     """Every value an accepted mutation wrote is in the final record, or in a
     conflict record, or was overwritten by a writer who had seen it."""
-    receipts = receipts_by_id(world)
+    outcomes = outcomes_by_id(world)
     records = world.store.records()
     writes: list[tuple[str, str, str, Any, Any]] = []  # (mutation_id, dossier, field, base, value)
     for device in world.devices:
         for m in device.made:
-            receipt = receipts.get(m["mutation_id"])
-            if receipt is None or receipt.status not in ACCEPTED:
+            outcome = outcomes.get(m["mutation_id"])
+            if outcome is None or outcome.status not in ACCEPTED:
                 continue
             if m["op"] in ("create", "update"):
                 for name, change in m["changes"].items():

@@ -66,7 +66,8 @@ class DossierPolicy:
             return _no("forbidden", "Cán bộ chỉ tiếp nhận cho đơn vị của mình.", "Officers file for their own unit only.")
         return {"status": SUBMITTED, "intake_by": actor.user_id}
 
-    async def check_update(self, actor: Actor, record: Record, fields: frozenset[str]) -> Rejection | None:
+    async def check_update(self, actor: Actor, record: Record, changes: Mapping[str, Any]) -> Rejection | None:
+        fields = frozenset(changes)
         if not all(name.startswith("form.") for name in fields):
             return _no("field_readonly", "Chỉ được sửa nội dung tờ khai.", "Only the form may be edited.")
         status = record.data["status"]

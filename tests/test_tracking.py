@@ -20,7 +20,7 @@ def test_the_code_and_the_last_four_digits_of_the_phone_show_the_status_and_appo
     response = track(api, dossier["code"], filed.phone[-4:])  # `api` never signed in
     assert response.status_code == 200, response.text
     view = response.json()
-    assert view["code"] == dossier["code"] and view["status"] == 2 and view["status_name"] == "Được tiếp nhận"
+    assert view["code"] == dossier["code"] and view["status"] == 2 and view["status_name"] == "Đã tiếp nhận"
     assert view["due_at"] == dossier["due_at"] and view["due_date_text"].startswith("ngày ")
     assert view["timeliness"] == "within_time"
     assert [step["action"] for step in view["timeline"]] == ["create", "submit", "receive"]
@@ -61,7 +61,7 @@ def test_the_track_page_works_without_signing_in_or_javascript(server, api):
     shown = api.http.post("/track", data={"code": dossier["code"], "digits": filed.phone[-4:]})
     assert shown.status_code == 200
     text = text_of(shown.text)
-    assert "Được tiếp nhận" in text and "Tiếp nhận hồ sơ" in text
+    assert "Đã tiếp nhận" in text and "Tiếp nhận hồ sơ" in text
     assert "Ngày hẹn trả kết quả " + vietnamese_date(dossier["due_at"]) in text
     refused = api.http.post("/track", data={"code": dossier["code"], "digits": "0000" if filed.phone[-4:] != "0000" else "1111"})
     assert refused.status_code == 404 and "Không tìm thấy hồ sơ với mã và 4 chữ số này" in refused.text
@@ -72,7 +72,7 @@ def test_the_signed_link_shows_the_dossier_and_a_tampered_link_is_refused(server
     token = URLSafeSerializer(secret_key(server), salt="tracking").dumps(uuid.UUID(filed.dossier_id).hex)
     page = api.get(f"/t/{token}")
     assert page.status_code == 200
-    assert dossier["code"] in page.text and "Được tiếp nhận" in page.text
+    assert dossier["code"] in page.text and "Đã tiếp nhận" in page.text
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     for bad in (tampered, "khong-hop-le", URLSafeSerializer("another-secret-key-of-32-characters!",
                                                             salt="tracking").dumps(uuid.UUID(filed.dossier_id).hex)):
@@ -83,13 +83,14 @@ def test_the_signed_link_shows_the_dossier_and_a_tampered_link_is_refused(server
 
 def test_a_returned_dossier_can_be_rated_from_its_tracking_page(server, api):
     filed = file_dossier(server, with_page=False)
-    officer_does(server, "leader", filed.dossier_id, ("receive", {}), ("start", {}), ("finish", {}), ("return", {}))
+    officer_does(server, "leader", filed.dossier_id, ("receive", {}), ("start", {}), ("finish", {}),
+                 ("return", {"received_by": "Nguyễn Thị Mai"}))
     token = URLSafeSerializer(secret_key(server), salt="tracking").dumps(uuid.UUID(filed.dossier_id).hex)
     page = api.get(f"/t/{token}")
-    assert page.status_code == 200 and "Đã trả kết quả" in page.text and "Đánh giá mức độ hài lòng" in page.text
+    assert page.status_code == 200 and "Đã nhận kết quả" in page.text and "Đánh giá mức độ hài lòng" in page.text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     without_reason = api.http.post(f"/t/{token}/rating", data={"csrf_token": csrf, "value": "unsatisfied", "reason": ""})
-    assert without_reason.status_code == 400 and "lý do bạn không hài lòng" in without_reason.text
+    assert without_reason.status_code == 400 and "lý do Ông/Bà không hài lòng" in without_reason.text
     rated = api.http.post(f"/t/{token}/rating", data={"csrf_token": csrf, "value": "very_satisfied"})
     assert rated.status_code == 200 and "Cảm ơn Ông/Bà đã đánh giá" in rated.text
     assert "Đánh giá mức độ hài lòng" not in api.get(f"/t/{token}").text, "rated once: the form is gone"

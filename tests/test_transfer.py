@@ -87,8 +87,11 @@ def test_the_handling_unit_processes_and_attaches_the_result_the_receiving_unit_
     put(server.url, attached.json()["upload"], result)
     assert finalize(province_specialist, attached.json()["attachment"]["id"]).json()["status"] == "verified"
     assert command(handler, dossier_id, "finish")["status"] == "applied"
+    # A leader of the handling (competent) body signs it (docs/workflow.md "Approval and return").
+    assert command(Device(officer(server, "province_leader")), dossier_id, "approve")["status"] == "applied"
     # The receiving commune's desk returns the result to the citizen.
-    assert command(Device(officer(server, "intake")), dossier_id, "return")["status"] == "applied"
+    assert command(Device(officer(server, "intake")), dossier_id, "return", received_by="Nguyễn Thị Mai")["status"] == \
+        "applied"
     pages = citizen.get(f"/api/dossiers/{dossier_id}/attachments").json()["items"]
     assert [p["document"] for p in pages] == ["Kết quả giải quyết"]
 

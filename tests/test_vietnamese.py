@@ -205,5 +205,9 @@ def test_old_identity_card_has_nine_digits():
 # -- dates ----------------------------------------------------------------------
 
 def test_date_in_vietnamese_document_style():
-    assert format_date_vi(date(2025, 3, 5)) == "ngày 05 tháng 03 năm 2025"
+    """Decree 30/2020/NĐ-CP, Appendix I: day numbers below 10 and the months 1 and 2 take a leading zero."""
+    assert format_date_vi(date(2026, 3, 5)) == "ngày 05 tháng 3 năm 2026"
+    assert format_date_vi(date(2026, 1, 9)) == "ngày 09 tháng 01 năm 2026"
+    assert format_date_vi(date(2026, 2, 28)) == "ngày 28 tháng 02 năm 2026"
+    assert format_date_vi(date(2025, 10, 1)) == "ngày 01 tháng 10 năm 2025"
     assert format_date_vi(date(2025, 12, 31)) == "ngày 31 tháng 12 năm 2025"

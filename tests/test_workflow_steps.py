@@ -1,9 +1,9 @@
 """Every workflow step, allowed and refused, per role (issue 6): the dossier state machine, exhaustively.
 
 EXPECTED below is transcribed from docs/workflow.md (the Steps table and the sections after it), written
-independently of server/workflow.py's STEPS. Each case puts one dossier straight into a state (a Dossier row
+independently of server/workflow/policy.py's STEPS. Each case puts one dossier straight into a state (a Dossier row
 written through the store's own serialiser) and sends one command through the sync engine's whole write
-path (sync.engine.sync_round with the server's TortoiseStore and DossierPolicy, as server/api/sync.py does),
+path (sync.engine.sync_round with the server's TortoiseStore and DossierPolicy, as server/dossiers/sync_routes.py does),
 against the suite's real database (SQLite, or PostgreSQL with DATABASE_URL). It then checks what the device
 is told and what the database holds: the new status and an event when allowed; otherwise the rejection code,
 and the dossier untouched (status, version, no event).
@@ -22,9 +22,13 @@ import pytest
 from tests.conftest import PHU_THO, ROOT, VALID_FORM, VIET_TRI, VINH_YEN, motcua_env, run_motcua, unique_phone
 
 # The states a dossier can be in: status codes 0–10, with 5 split into its sub-states.
+# 9 is split too: the specialist's draft awaiting the leader's signature, signed, and (None) finished before
+# approval existed.
 STATES: list[tuple[int, str | None]] = [(0, None), (1, None), (2, None), (3, None), (4, None), (5, "requested"),
-                                        (5, "sent"), (6, None), (7, None), (8, None), (9, None), (10, None)]
+                                        (5, "sent"), (6, None), (7, None), (8, None), (9, None), (9, "drafted"),
+                                        (9, "approved"), (10, None)]
 R5, S5 = (5, "requested"), (5, "sent")
+D9, A9 = (9, "drafted"), (9, "approved")
 
 # Who acts: the owner, the officers of the dossier's unit (Vĩnh Yên), an admin of that unit, another
 # citizen, and a leader of another unit (Việt Trì: the most powerful role, of the wrong unit).
@@ -53,7 +57,9 @@ def _all(*statuses: int) -> tuple[tuple[int, str | None], ...]:
 EXPECTED: dict[str, Expected] = {
     "submit": Expected(_all(0), frozenset({"owner"}), (1, None)),
     "withdraw": Expected(_all(1, 2, 4, 5, 6), frozenset({"owner"}), (7, None)),
-    "receive": Expected(_all(1), frozenset({"intake", "leader"}), (2, None)),
+    # From 5 only a dossier guided before reception (put_dossier's 5 was received: already_received).
+    "receive": Expected(_all(1, 5), frozenset({"intake", "leader"}), (2, None),
+                        refused_in={R5: "already_received", S5: "already_received"}),
     "refuse": Expected(_all(1), frozenset({"intake", "leader"}), (3, None), needs_reason=True),
     "start": Expected(_all(2), frozenset({"specialist", "leader"}), (4, None)),
     "request_supplement": Expected(_all(1, 2, 4, 5), frozenset({"intake", "specialist", "leader"}), R5,
@@ -63,8 +69,11 @@ EXPECTED: dict[str, Expected] = {
     "request_payment": Expected(_all(4), frozenset({"specialist", "leader"}), (6, None), needs_reason=True),
     "payment_done": Expected(_all(6), frozenset({"intake", "specialist", "leader"}), (4, None)),
     "stop": Expected(_all(4, 7), frozenset({"leader"}), (8, None), needs_reason=True),
-    "finish": Expected(_all(4), frozenset({"specialist", "leader"}), (9, None)),
-    "return": Expected(_all(9), frozenset({"intake", "leader"}), (10, None)),
+    # The specialist drafts; a leader's own finish is signed at once (see outcome()). Decree 61/2018 Art. 20,
+    # Decree 118/2025: the competent leader signs the result before it is returned (docs/domain.md "Sign-off").
+    "finish": Expected(_all(4), frozenset({"specialist", "leader"}), D9),
+    "approve": Expected(_all(9), frozenset({"leader"}), A9, refused_in={(9, None): "not_drafted", A9: "not_drafted"}),
+    "return": Expected(_all(9), frozenset({"intake", "leader"}), (10, None), refused_in={D9: "not_approved"}),
     "assign": Expected(_all(2, 4, 5, 6), frozenset({"leader"}), KEEP),
     "forward": Expected(_all(2, 4), frozenset({"intake", "leader"}), KEEP, needs_reason=True),
     "record_postal": Expected(_all(1, 2, 4, 5, 6, 9), frozenset({"intake", "leader"}), KEEP),
@@ -86,6 +95,8 @@ def outcome(command: str, state: tuple[int, str | None], actor: str) -> str | tu
         return "forbidden"
     if state in expected.refused_in:
         return expected.refused_in[state]
+    if command == "finish" and actor == "leader":
+        return A9  # a leader signs what they finish
     return expected.to if expected.to is not KEEP else state
 
 
@@ -124,6 +135,10 @@ def world(fresh_database, tmp_path_factory):
     async def setup() -> World:
         # Each case runs in its own task: the ORM's context must be the process-wide fallback, as in the server.
         await Tortoise.init(config=db.tortoise_config(Settings()), _enable_global_fallback=True)
+        from server.dossiers import store
+
+        for cache in (store._versions, store._version_ids, store._unit_codes):
+            cache.clear()  # kept per process for one database: an earlier test's ids mean other rows here
         units = {code: (await AdministrativeUnit.get(code=code, valid_to__isnull=True)).id
                  for code in (VINH_YEN, VIET_TRI, PHU_THO)}
         roles = {"owner": ("citizen", None), "other_citizen": ("citizen", None),
@@ -147,7 +162,7 @@ def world(fresh_database, tmp_path_factory):
 
 
 def actor_of(world: World, key: str):
-    from server.api.sync import actor_for
+    from server.accounts.access import actor_for
     from server.models import User
 
     return actor_for(world.run(User.get(id=world.users[key])))
@@ -155,7 +170,7 @@ def actor_of(world: World, key: str):
 
 async def put_dossier(world: World, state: tuple[int, str | None], **extra: Any) -> str:
     """A dossier of the owner's, filed with Vĩnh Yên, straight in `state`, with what that state implies."""
-    from server.sync_store import FORM_PREFIX, save_dossier_record
+    from server.dossiers.store import FORM_PREFIX, save_dossier_record
     from sync.model import Record
 
     status, substatus = state
@@ -190,6 +205,8 @@ def args_for(world: World, command: str, reason: bool = True) -> dict[str, Any]:
         args["unit_code"] = PHU_THO
     elif command == "record_postal":
         args["consignment"] = "EB123456789VN"
+    elif command == "return":
+        args["received_by"] = "Nguyễn Thị Mai"  # who collects the result at the desk
     elif command == "apologise":
         args["new_due_at"] = (datetime.now(timezone.utc) + timedelta(days=20)).isoformat()
     return args
@@ -198,8 +215,8 @@ def args_for(world: World, command: str, reason: bool = True) -> dict[str, Any]:
 def send(world: World, actor_key: str, dossier_id: str, command: str, args: dict[str, Any],
          base_version: int = 3) -> dict[str, Any]:
     """One sync round from the actor's device carrying one command, as POST /api/sync runs it."""
-    from server.sync_store import TortoiseStore
-    from server.workflow import DossierPolicy
+    from server.dossiers.store import TortoiseStore
+    from server.workflow.policy import DossierPolicy
     from sync import sync_round
 
     seq = world.seqs[actor_key] = world.seqs.get(actor_key, 0) + 1
@@ -320,3 +337,145 @@ def test_the_apology_with_a_new_appointment_is_allowed_once(world):
     earlier = {**args_for(world, "apologise"), "new_due_at": datetime.now(timezone.utc).isoformat()}
     result = send(world, "leader", dossier_id, "apologise", earlier)
     assert_refused(world, dossier_id, result, "new_due_not_later", state)
+
+
+def test_the_published_workflow_is_this_table():
+    """GET /api/workflow (server/workflow/routes.py) publishes the same steps as EXPECTED, from the policy's own data."""
+    from server.workflow.routes import workflow_json
+
+    published = workflow_json()
+    assert [s["code"] for s in published["statuses"]] == list(range(11))
+    steps = {row["command"]: row for row in published["steps"]}
+    assert set(steps) == set(EXPECTED)
+    for command, expected in EXPECTED.items():
+        row = steps[command]
+        assert set(row["from"]) == {state[0] for state in expected.from_states}, command
+        assert set(row["roles"]) == expected.roles, command
+        assert row["needs_reason"] == expected.needs_reason, command
+        if expected.to is KEEP:
+            assert row["keeps_status"], command
+        else:
+            assert (row["to"], row["substatus"]) == expected.to, command
+
+
+# -- reception comes before processing (docs/domain.md "Incomplete walk-in dossiers") ------------------------
+
+@pytest.mark.parametrize("state", [R5, S5])
+def test_a_supplement_asked_before_reception_ends_in_reception_with_code_receipt_and_appointment(world, state):
+    """Decree 61/2018 Art. 19(1)(b) / Decree 118/2025: an incomplete dossier is guided once on form 02 of
+    Circular 03/2025 before reception; only a complete dossier is received, with its code, receipt and appointment.
+    Issue 14 item 1: submit → request_supplement → send_supplement → accept_supplement ended in 4 without any."""
+    dossier_id = world.run(put_dossier(world, state, code=None, received_at=None, due_at=None,
+                                       clock_paused_at=None))
+    assert_refused(world, dossier_id, send(world, "intake", dossier_id, "accept_supplement", {}), "not_received",
+                   state)
+    assert send(world, "intake", dossier_id, "receive", {})["status"] == "applied"
+    dossier, events = row_of(world, dossier_id)
+    assert (dossier.status, dossier.substatus) == (2, None)
+    assert dossier.code and dossier.received_at and dossier.due_at
+    assert events == [("receive", 5, 2)]
+
+
+# The statuses reached only through reception: each needs the code, the receipt time and the appointment.
+AFTER_RECEPTION = {2, 4, 6, 9, 10}
+
+
+def _check_received(world: World, dossier_id: str, history: list) -> None:
+    from server.models import Dossier
+
+    dossier = world.run(Dossier.get(id=dossier_id))
+    if dossier.status in AFTER_RECEPTION or dossier.received_at is not None or dossier.code is not None:
+        assert dossier.code and dossier.received_at and dossier.due_at, (dossier.status, history)
+
+
+COMMANDS = sorted(EXPECTED)
+
+
+def test_no_dossier_is_ever_past_reception_without_code_receipt_and_appointment(world):
+    """Property (hypothesis): random step sequences by random actors through the real store and Policy never leave
+    a dossier in 2, 4, 6, 9 or 10 (or holding a code or receipt time) without its code, receipt and appointment
+    (Decree 61/2018 Art. 19; Decree 118/2025; Circular 03/2025 form 01: no reception without a receipt)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    anyone = st.sampled_from(["owner", "intake", "specialist", "leader"])
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(st.data())
+    def walk(data):
+        from server.models import Dossier
+
+        dossier_id = world.run(put_dossier(world, (0, None)))
+        version, history = 3, []
+        for _ in range(data.draw(st.integers(1, 16), label="length")):
+            status = world.run(Dossier.get(id=dossier_id)).status
+            # Mostly a step the table allows from here, by an actor it names (so walks get deep); sometimes any
+            # step by anyone (so refusals are walked too).
+            possible = [c for c in COMMANDS if status in {s for s, _ in EXPECTED[c].from_states}] or COMMANDS
+            command = data.draw(st.sampled_from(possible) | st.sampled_from(COMMANDS), label="command")
+            actor = data.draw(st.sampled_from(sorted(EXPECTED[command].roles)) | anyone, label="actor")
+            result = send(world, actor, dossier_id, command, args_for(world, command), base_version=version)
+            if result["status"] == "applied":
+                version = result["version"]
+                history.append((command, actor))
+            _check_received(world, dossier_id, history)
+
+    walk()
+
+
+# -- approval and return (docs/workflow.md "Approval and return") -------------------------------------------
+
+def test_the_return_records_who_received_the_result(world):
+    """Decree 61/2018 Art. 27 / Decree 118/2025 (return of the result; the hand-over is recorded and signed by the
+    receiver, docs/domain.md "Sign-off"): a desk return needs the receiver's name; it is kept and noted."""
+    dossier_id = world.run(put_dossier(world, A9))
+    assert_refused(world, dossier_id, send(world, "intake", dossier_id, "return", {}), "receiver_required", A9)
+    assert send(world, "intake", dossier_id, "return", {"received_by": "Trần Văn Nam"})["status"] == "applied"
+    dossier, _ = row_of(world, dossier_id)
+    from server.models import DossierEvent
+
+    note = world.run(DossierEvent.get(dossier_id=dossier_id, action="return")).note
+    assert (dossier.status, dossier.returned_to, note) == (10, "Trần Văn Nam", "Người nhận kết quả: Trần Văn Nam")
+
+
+def test_a_specialists_draft_is_returned_only_once_a_leader_approved_it(world):
+    """Decree 61/2018 Art. 20 / Decree 118/2025: the specialist appraises and drafts, a leader of the competent body
+    signs, then the centre returns (docs/domain.md "Sign-off")."""
+    dossier_id = world.run(put_dossier(world, (4, None)))
+    assert send(world, "specialist", dossier_id, "finish", {})["status"] == "applied"
+    assert send(world, "intake", dossier_id, "return", args_for(world, "return"), base_version=4)["code"] == \
+        "not_approved"
+    assert send(world, "specialist", dossier_id, "approve", {}, base_version=4)["code"] == "forbidden"
+    from server.models import Notification
+
+    told = lambda: world.run(Notification.filter(dossier_id=dossier_id, kind="result_ready").count())  # noqa: E731
+    assert told() == 0  # a draft is not a result yet
+    assert send(world, "leader", dossier_id, "approve", {}, base_version=4)["status"] == "applied"
+    assert told() == 1  # the citizen is told once it is signed
+    dossier, _ = row_of(world, dossier_id)
+    assert (dossier.substatus, dossier.approved_by) == ("approved", world.users["leader"]) and dossier.approved_at
+    assert send(world, "intake", dossier_id, "return", args_for(world, "return"), base_version=5)["status"] == \
+        "applied"
+
+
+def test_on_a_4_tai_cho_procedure_the_intake_officer_appraises_approves_and_returns_on_the_spot(world):
+    """"4 tại chỗ" (docs/domain.md "Sign-off"): on a procedure the province designates (catalog flag on_the_spot),
+    one authorised officer receives, appraises, approves and returns on the spot; elsewhere the intake officer may
+    not process."""
+    from server.models import Procedure
+
+    elsewhere = world.run(put_dossier(world, (2, None)))
+    assert_refused(world, elsewhere, send(world, "intake", elsewhere, "start", {}), "forbidden", (2, None))
+    world.run(Procedure.filter(code="TEST.0001").update(on_the_spot=True))
+    try:
+        dossier_id = world.run(put_dossier(world, (1, None)))
+        version = 3
+        for command in ("receive", "start", "finish", "return"):
+            result = send(world, "intake", dossier_id, command, args_for(world, command), base_version=version)
+            assert result["status"] == "applied", (command, result)
+            version = result["version"]
+        dossier, events = row_of(world, dossier_id)
+        assert dossier.status == 10 and dossier.approved_by == world.users["intake"]
+        assert [e[0] for e in events] == ["receive", "start", "finish", "return"]
+    finally:
+        world.run(Procedure.filter(code="TEST.0001").update(on_the_spot=False))

@@ -1,4 +1,4 @@
-"""Appointments in working time (server/working_time.py, docs/workflow.md "Deadlines"): the pure rules.
+"""Appointments in working time (server/workflow/working_time.py, docs/workflow.md "Deadlines"): the pure rules.
 
 Every expected instant below was worked out by hand from the shipped holiday file and the default working
 hours (07:00–11:30, 13:30–17:00), in Vietnam time (UTC+7).
@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from server.holidays import DEFAULT_HOLIDAYS, HolidaysError, read_holidays
-from server.working_time import (
+from server.workflow.holidays import DEFAULT_HOLIDAYS, HolidaysError, read_holidays
+from server.workflow.working_time import (
     VIETNAM,
     CalendarError,
     WorkingCalendar,
@@ -89,8 +89,25 @@ def test_no_published_duration_means_no_appointment():
     assert CAL.due_at(vn("2026-11-23T09:00"), None) is None
 
 
-def test_a_procedure_of_zero_days_is_due_when_its_clock_starts():
-    assert CAL.due_at(vn("2026-11-21T09:00"), 0) == vn("2026-11-23T07:00")
+def test_same_day_is_one_working_day_with_a_15_00_cut_off():
+    """National procedure data (1.001193 birth registration: 1 working day) and Decree 23/2015 Art. 7
+    (certification): received before 15:00 → returned the same day; after → the next working day
+    (docs/domain.md "Corrections and additions", "Same-day procedures and the 15:00 rule")."""
+    assert CAL.due_at(vn("2026-11-23T14:59"), 0) == vn("2026-11-23T17:00")
+    assert CAL.due_at(vn("2026-11-23T15:40"), 0) == vn("2026-11-24T17:00")  # not 15:40 the same day
+    assert CAL.due_at(vn("2026-11-21T09:00"), 0) == vn("2026-11-23T17:00")  # a Saturday
+    # The cut-off belongs to the procedure: its own replaces the 15:00 default and the office's.
+    assert CAL.due_at(vn("2026-11-23T15:40"), 0, cutoff=time(16, 0)) == vn("2026-11-23T17:00")
+    assert CAL.due_at(vn("2026-11-23T15:40"), 1, cutoff=time(15, 0)) == vn("2026-11-24T17:00")
+
+
+def test_processing_time_in_hours_and_in_days():
+    """National procedure data: a processing time has its unit (working days, working hours, days)."""
+    assert CAL.due_at(vn("2026-11-23T10:00"), 4, "hours") == vn("2026-11-23T16:00")
+    # 15 days (calendar): the last day off → the end of the next working day (Civil Code 2015 Art. 148).
+    assert CAL.due_at(vn("2026-11-18T09:00"), 4, "days") == vn("2026-11-23T17:00")  # Sunday 22 → Monday
+    with pytest.raises(CalendarError):
+        CAL.due_at(vn("2026-11-23T10:00"), 4, "weeks")
 
 
 def test_a_supplement_pause_moves_the_appointment_by_the_working_time_waited():

@@ -24,8 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.holidays import DEFAULT_HOLIDAYS, read_holidays  # noqa: E402
-from server.working_time import VIETNAM, WorkingCalendar  # noqa: E402
+from server.workflow.holidays import DEFAULT_HOLIDAYS, read_holidays  # noqa: E402
+from server.workflow.working_time import VIETNAM, WorkingCalendar  # noqa: E402
 
 
 def pure(count: int) -> dict:
@@ -53,7 +53,7 @@ async def codes(database_url: str, writers: int, per_writer: int, devices: int) 
 
     from server import db
     from server.config import load_settings
-    from server.dossier_codes import reserve_blocks, take_numbers
+    from server.workflow.dossier_codes import reserve_blocks, take_numbers
     from server.models import Device, User
 
     settings = load_settings({"DATABASE_URL": database_url, "MOTCUA_DATA_DIR": tempfile.mkdtemp()})

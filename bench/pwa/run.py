@@ -28,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench.pwa.catalog import SHIPPED, make_catalog  # noqa: E402
+from bench.pwa.catalog import make_catalog  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "pwa.json"
 CHROMIUM = "/usr/bin/chromium"
@@ -63,11 +63,14 @@ def motcua(args: list[str], env: dict[str, str]) -> None:
 
 
 def prepare(workdir: Path, procedures: int) -> dict[str, str]:
-    """A fresh SQLite instance: migrated, seeded (the 31 shipped procedures), then made up to `procedures`."""
+    """A fresh SQLite instance: migrated, seeded (the shipped catalog: 260 procedures since the commune's list),
+    then made up to `procedures`."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "STORAGE_URL", "SECRET_KEY", "MOTCUA_PWA_DIR")}
     env.update(PYTHONPATH=str(ROOT), MOTCUA_DATA_DIR=str(workdir / "data"),
                DATABASE_URL=f"sqlite://{workdir / 'motcua.sqlite3'}")
-    shipped = len(json.loads(SHIPPED.read_text(encoding="utf-8"))["procedures"])
+    from server.catalog.shipped import shipped_entries
+
+    shipped = len({entry["code"] for entry in shipped_entries()})  # what `motcua seed` loads
     catalog = workdir / "catalog.json"
     catalog.write_text(json.dumps(make_catalog(procedures - shipped), ensure_ascii=False), encoding="utf-8")
     for step in (["migrate"], ["seed"], ["catalog", "import", str(catalog)]):
@@ -206,7 +209,7 @@ def one_run(browser, url: str, profile_name: str, timeout_ms: float) -> dict[str
             e.target.result.transaction('procedures').objectStore('procedures').count().onsuccess = r => ok(r.target.result))""")
         figures = {"ready_ms": first, "bytes": kinds, "catalog_items": items, "forms_ready_ms": forms_ms,
                    "forms_bytes": forms_bytes,
-                   "catalog_index_bytes": traffic.of("/api/procedures?limit=1000"),
+                   "catalog_index_bytes": traffic.of("/api/procedures?limit=1000&view=index"),
                    "worker_attached": bool(traffic.worker_sessions),  # type: ignore[attr-defined]
                    "requests": traffic.listing()}
         page.close()
@@ -241,8 +244,8 @@ def direct_sizes(url: str) -> dict[str, Any]:
     page's and the worker's own Network events; what the catalog would weigh gzip-compressed; all the forms, in
     batches as the app downloads them and, for comparison, one request per procedure."""
     with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip, deflate, br"}) as http:
-        index = http.get("/api/procedures?limit=1000")
-        codes = [p["code"] for p in index.json()["items"]]
+        index = http.get("/api/procedures?limit=1000&view=index")  # as the app asks for it (catalog.js)
+        codes = index.json()["c"].split(",")  # the compact index, by column (server/catalog/routes.py)
         details_wire = details_gzip = 0
         for code in codes:
             response = http.get(f"/api/procedures/{code}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import gzip
 import json
 import os
@@ -90,12 +89,18 @@ def prepare(kind: str, workdir: Path, pg_admin_url: str) -> Instance:
     return instance
 
 
-def serve(instance: Instance, profile_to: Path | None = None) -> None:
+def serve(instance: Instance, profile_to: Path | None = None, profiler: str = "cprofile") -> None:
     port = free_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    env = instance.env
     if profile_to is not None:
-        command[1:1] = ["-m", "cProfile", "-o", str(profile_to)]
-    instance.process = subprocess.Popen(command, env=instance.env, cwd=ROOT)
+        # A profiler sees one process: one worker. A profiled server is slower, and the phones' retries then
+        # trip the per-device sync limits, which would end the run early: limits off.
+        if profiler == "cprofile":  # py-spy is attached once the phones are ready (see profile())
+            command[1:1] = ["-m", "cProfile", "-o", str(profile_to)]
+        command += ["--workers", "1"]
+        env = {**env, "MOTCUA_RATE_LIMITS": "off"}
+    instance.process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     instance.url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -109,7 +114,8 @@ def serve(instance: Instance, profile_to: Path | None = None) -> None:
 
 def stop(instance: Instance) -> None:
     if instance.process and instance.process.poll() is None:
-        instance.process.send_signal(signal.SIGINT)  # graceful: lets cProfile write its file
+        # graceful, to the server and a profiler wrapping it (its own session): lets the profiler write its file
+        os.killpg(instance.process.pid, signal.SIGINT)
         instance.process.wait(timeout=60)
 
 
@@ -259,7 +265,8 @@ async def closed_loop(phones: list[Phone], seconds: float, make) -> dict[str, fl
             "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 0.99), 1)}
 
 
-async def load(url: str, devices: int, seconds: float) -> dict[str, Any]:
+async def load(url: str, devices: int, seconds: float, creates_only: bool = False,
+               sampler: list[str] | None = None) -> dict[str, Any]:
     registering = asyncio.Semaphore(8)
 
     async def one() -> Phone:
@@ -267,9 +274,14 @@ async def load(url: str, devices: int, seconds: float) -> dict[str, Any]:
             return await Phone.register(url)
 
     phones = await asyncio.gather(*(one() for _ in range(devices)))
+    sampling = subprocess.Popen(sampler) if sampler else None
     try:
         # Phase 1: every round files one new dossier of 20 fields (and pulls it back).
         creating = await closed_loop(phones, seconds, lambda phone: [phone.new_dossier()])
+        if sampling is not None:
+            await asyncio.to_thread(sampling.wait, 60)
+        if creates_only:
+            return {"devices": devices, "new_dossiers": creating}
         # Phase 2: every round pushes three one-field edits of the phone's own dossiers, then pulls.
         rng = random.Random(7)
 
@@ -316,18 +328,74 @@ async def wire(url: str) -> dict[str, Any]:
         await second.client.aclose()
 
 
-def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None) -> dict[str, Any]:
+def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None,
+            creates_only: bool = False) -> dict[str, Any]:
     instance = prepare(kind, workdir, args.pg_admin_url)
     try:
-        serve(instance, profile_to)
+        serve(instance, profile_to, args.profiler)
         try:
-            figures = asyncio.run(load(instance.url, args.devices, args.seconds))
-            figures["wire"] = asyncio.run(wire(instance.url))
+            sampler = None
+            if profile_to is not None and args.profiler == "py-spy":
+                assert instance.process is not None
+                # Sampling starts when the phones are signed in (registering hashes 200 passwords) and covers
+                # the new-dossier phase: py-spy attached to the server process, 100 Hz, idle samples left out.
+                sampler = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                           str(instance.process.pid), "--format", "raw", "--rate", "100", "--nonblocking",
+                           "--duration", str(int(args.seconds)), "--output", str(profile_to)]
+            figures = asyncio.run(load(instance.url, args.devices, args.seconds, creates_only, sampler))
+            if not creates_only:
+                figures["wire"] = asyncio.run(wire(instance.url))
         finally:
             stop(instance)
     finally:
         drop(instance, args.pg_admin_url)
     return figures
+
+
+AREAS = (("asyncpg", "database driver (asyncpg, incl. its socket writes)"), ("aiosqlite", "database driver"),
+         ("tortoise", "ORM (tortoise, pypika)"), ("pypika", "ORM (tortoise, pypika)"),
+         ("json/", "JSON"), ("brotli", "compression"), ("gzip", "compression"), ("zlib", "compression"),
+         ("starlette", "HTTP (starlette, uvicorn)"), ("uvicorn", "HTTP (starlette, uvicorn)"),
+         ("httptools", "HTTP (starlette, uvicorn)"), ("copy", "copy/deepcopy"), ("asyncio", "event loop"),
+         ("uvloop", "event loop"), ("server/", "motcua server code"), ("sync/", "motcua sync engine"))
+
+
+def summarise_samples(path: Path, top: int = 30) -> str:
+    """py-spy's collapsed stacks ("frame;frame;… count"): own samples per function, samples per area of the
+    leaf function, and samples per motcua function nearest the leaf (what our code spends, itself or below)."""
+    own: dict[str, int] = {}
+    areas: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        total += count
+        frames = []
+        for frame in stack.split(";"):
+            name, _, where = frame.partition(" (")
+            where = where.rsplit(":", 1)[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "")
+            frames.append((name, where))
+        leaf = f"{frames[-1][0]} ({frames[-1][1]})"
+        own[leaf] = own.get(leaf, 0) + count
+        area = "event loop" if frames[-1][0] == "Runner.run" else \
+            next((label for key, label in AREAS if key in frames[-1][1]), "other")
+        areas[area] = areas.get(area, 0) + count
+        mine = next((f"{name} ({where})" for name, where in reversed(frames)
+                     if where.startswith(("server/", "sync/")) and name not in ("<module>", "main", "cmd_serve")),
+                    "(no motcua frame: framework, event loop)")
+        ours[mine] = ours.get(mine, 0) + count
+
+    def table(counts: dict[str, int], limit: int = top) -> str:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:limit]
+        return "\n".join(f"{count:8d} {100 * count / total:5.1f} %  {name}" for name, count in ranked)
+
+    return (f"py-spy, 100 samples/s of the one server process while on the CPU (idle samples left out); "
+            f"{total} samples\n\n== by area of the leaf function ==\n{table(areas)}\n\n"
+            f"== by the motcua function nearest the leaf (its own time and the libraries it calls) ==\n"
+            f"{table(ours)}\n\n== own time (leaf function) ==\n{table(own)}\n")
 
 
 def summarise_profile(path: Path, top: int = 25) -> str:
@@ -348,8 +416,16 @@ def main() -> None:
     parser.add_argument("--pg-admin-url", default=os.environ.get("DATABASE_URL")
                         or "postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--profile", action="store_true",
-                        help="also run the PostgreSQL load once more under cProfile and summarise it")
+                        help="also run the PostgreSQL load once more under a profiler and summarise it")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the profiled PostgreSQL run (new dossiers), no measured runs")
+    parser.add_argument("--profiler", choices=("cprofile", "py-spy"), default="py-spy")
+    parser.add_argument("--profile-raw", type=Path, help="also keep the profiler's own output here")
     args = parser.parse_args()
+    if args.profile_only:
+        with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+            profile(args, Path(tmp))
+        return
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                               "seconds_per_phase": args.seconds}
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
@@ -378,13 +454,27 @@ def main() -> None:
         RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
         print(f"wrote {RESULTS.relative_to(ROOT)}", flush=True)
         if args.profile:
-            # A lighter load: under cProfile the server is several times slower and 200 waiting phones
-            # would only measure the profiler.
-            profile = Path(tmp) / "server.prof"
-            args.devices, args.seconds = 20, 8.0
-            run_one("postgres", args, Path(tmp) / "profiled", profile_to=profile)
-            (RESULTS.parent / "sync-profile.txt").write_text(summarise_profile(profile))
-            print(f"wrote {(RESULTS.parent / 'sync-profile.txt').relative_to(ROOT)}")
+            profile(args, Path(tmp))
+
+
+def profile(args, tmp: Path) -> None:
+    """The new-dossier phase on PostgreSQL, the server (one worker) under a profiler; summary in sync-profile.txt."""
+    samples = tmp / "server.prof"
+    if args.profiler == "cprofile":
+        # A lighter load: under cProfile the server is several times slower and 200 waiting phones
+        # would only measure the profiler.
+        args.devices, args.seconds = 20, 8.0
+    figures = run_one("postgres", args, tmp / "profiled", profile_to=samples, creates_only=True)
+    if args.profile_raw:
+        args.profile_raw.write_bytes(samples.read_bytes())
+    summary = summarise_samples(samples) if args.profiler == "py-spy" else summarise_profile(samples)
+    load_line = json.dumps(figures["new_dossiers"])
+    (RESULTS.parent / "sync-profile.txt").write_text(
+        f"command: PYTHONPATH=. .venv/bin/python bench/sync/run.py {' '.join(sys.argv[1:])}\n"
+        f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.devices} devices, new dossiers "
+        f"(20 fields) on PostgreSQL, motcua serve --workers 1, MOTCUA_RATE_LIMITS=off; load during the profile: "
+        f"{load_line}\n\n{summary}")
+    print(f"wrote {(RESULTS.parent / 'sync-profile.txt').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// The service worker (served at /sw.js by server/pwa_routes.py, which prepends self.__PRECACHE, the shell and
+// The service worker (served at /sw.js by server/web/shell.py, which prepends self.__PRECACHE, the shell and
 // its content-hashed files, and self.__VERSION). docs/pwa.md explains the caching.
 // A module worker (registered with type "module"): the server rewrites this import to the hashed URL, so the
 // worker runs the page's own sync code for Background Sync.
@@ -137,13 +137,14 @@ self.addEventListener("push", (event) => {
     data = { body: event.data ? event.data.text() : "" };
   }
   event.waitUntil((async () => {
+    // A notice means a dossier changed on the server: an open app pulls it at once and updates its unread count
+    // (notify.js). Told first, so that the open dossier changes even when the notification cannot be shown.
+    for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "notice" });
     await self.registration.showNotification(data.title || "Một cửa", {
       body: data.body || "", tag: data.tag || undefined, renotify: Boolean(data.tag), lang: "vi",
       icon: "/static/icons/icon-192.png", badge: "/static/icons/icon-192.png",
       data: { url: data.url || "/app#/inbox" },
     });
-    // An open app updates its unread count at once.
-    for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "notice" });
   })());
 });
 

@@ -11,14 +11,15 @@ fresh machine needs nothing from the system. It is metric-compatible with Times 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
+from server.resources import DATA_DIR
 
-FONTS = Path(__file__).resolve().parent.parent / "data" / "fonts"
+FONTS = DATA_DIR / "fonts"
 FAMILY = "LiberationSerif"
 BODY_SIZE = 12.5
 
@@ -36,6 +37,7 @@ class Table:
     kind: str  # "head" | "grid" | "sign" (split into "sign-titles" and "sign-names" when drawn)
     widths: list[float] = field(default_factory=list)
     rows: list[list[tuple[str, bool]]] = field(default_factory=list)  # (text, is_heading)
+    scale: float = 1.0  # font size factor (A5)
 
 
 @dataclass
@@ -128,38 +130,67 @@ class _Reader(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self.depth and not self.skip and self.text is not None:
-            # Markdown markers in data would toggle bold or italics: break them up.
-            self.text.append(data.replace("**", "* *").replace("__", "_ _").replace("--", "- -"))
+            self.text.append(literal(data))
+
+
+def literal(data: str) -> str:
+    """Text from the page, citizens' names included, as fpdf2 markdown that prints every character as written:
+    its escape character doubled, each emphasis marker escaped. Links are off altogether (_Document)."""
+    text = data.replace(FPDF.MARKDOWN_ESCAPE_CHARACTER, FPDF.MARKDOWN_ESCAPE_CHARACTER * 2)
+    for marker in FPDF.MARKDOWN_MARKERS:
+        text = text.replace(marker, FPDF.MARKDOWN_ESCAPE_CHARACTER + marker)
+    return text
+
+
+class _Document(FPDF):
+    """fpdf2 with markdown for our own bold and italics only: `[text](url)` is never a link, whoever wrote it."""
+
+    MARKDOWN_LINK_REGEX = re.compile(r"(?!)")
 
 
 def _squash(text: str) -> str:
-    """Whitespace as a browser shows it, keeping explicit line breaks; empty emphasis removed."""
+    """Whitespace as a browser shows it, keeping explicit line breaks; empty emphasis of our own tags removed
+    (an escaped marker from the text itself is left alone)."""
     lines = [" ".join(line.split()) for line in text.split("\n")]
     joined = "\n".join(line for line in lines).strip()
-    for marker in ("****", "____"):
-        joined = joined.replace(marker, "")
-    return joined.replace("** **", " ").replace("__ __", " ")
+    joined = re.sub(r"(?<!\\)(\*\*\*\*|____)", "", joined)
+    return re.sub(r"(?<!\\)(\*\*|__) (\*\*|__)", " ", joined)
 
 
-def read_blocks(html: str) -> list[Block]:
+def read_blocks(html: str, scale: float = 1.0) -> list[Block]:
     reader = _Reader()
     reader.feed(html)
     reader.close()
+    if scale != 1.0:
+        for block in reader.blocks:
+            if isinstance(block, Paragraph):
+                block.size = round(block.size * scale, 2)
+            elif isinstance(block, Table):
+                block.scale = scale
     return reader.blocks
 
 
-def render_pdf(html: str, *, title: str, qr_png: bytes | None = None, landscape: bool = False) -> bytes:
-    """The page's <article> as an A4 PDF; the QR image goes where the page shows its figure."""
-    pdf = FPDF(orientation="L" if landscape else "P", unit="mm", format="A4")
+def render_pdf(html: str, *, title: str, qr_png: bytes | None = None, landscape: bool = False,
+               paper: str = "A4", subject: str = "") -> bytes:
+    """The page's <article> as a PDF on A4 or A5 (the forms of Circular 03/2025/TT-VPCP are A5, the register A4
+    landscape); the QR image goes where the page shows its figure. `subject` (the template and its version) is
+    metadata, never printed."""
+    pdf = _Document(orientation="L" if landscape else "P", unit="mm", format=paper)
     for style, name in (("", "Regular"), ("B", "Bold"), ("I", "Italic"), ("BI", "Bold")):
         pdf.add_font(FAMILY, style, str(FONTS / f"LiberationSerif-{name}.ttf"))
     pdf.set_title(title)
-    pdf.set_creator("motcua")
-    pdf.set_margins(20 if not landscape else 15, 15, 15)  # Decree 30/2020: left margin 30–35 mm on paper to bind;
-    pdf.set_auto_page_break(True, margin=15)                # 20 mm keeps more per page and still binds.
+    if subject:
+        pdf.set_subject(subject)
+    if paper == "A5":  # a half sheet: narrower margins and a smaller face so a form keeps to one page
+        pdf.set_margins(15, 10, 10)
+        pdf.set_auto_page_break(True, margin=10)
+    else:
+        pdf.set_margins(20 if not landscape else 15, 15, 15)  # Decree 30/2020: left margin 30–35 mm on paper to bind;
+        pdf.set_auto_page_break(True, margin=15)                # 20 mm keeps more per page and still binds.
+    scale = 0.84 if paper == "A5" else 1.0
     pdf.add_page()
     pdf.set_font(FAMILY, size=BODY_SIZE)
-    for block in read_blocks(html):
+    for block in read_blocks(html, scale):
         if isinstance(block, Paragraph):
             _paragraph(pdf, block)
         elif isinstance(block, Table):
@@ -186,14 +217,14 @@ def _table(pdf: FPDF, block: Table) -> None:
         # Room to sign (and stamp) between the titles and the printed names, as on the page.
         if pdf.get_y() + 45 > pdf.h - pdf.b_margin:
             pdf.add_page()
-        _table(pdf, Table("sign-titles", block.widths, block.rows[:-1]))
-        pdf.ln(18)
-        _table(pdf, Table("sign-names", block.widths, block.rows[-1:]))
+        _table(pdf, Table("sign-titles", block.widths, block.rows[:-1], block.scale))
+        pdf.ln(18 * block.scale)
+        _table(pdf, Table("sign-names", block.widths, block.rows[-1:], block.scale))
         return
     columns = max(len(row) for row in block.rows)
     widths = block.widths if len(block.widths) == columns else [1.0] * columns
     grid = block.kind == "grid"
-    size = 11 if grid else 12 if block.kind == "head" else BODY_SIZE
+    size = (11 if grid else 12 if block.kind == "head" else BODY_SIZE) * block.scale
     if block.kind == "sign-titles":
         pdf.ln(4)
     pdf.set_font(FAMILY, "", size)

@@ -1,4 +1,6 @@
-"""The dossier register (sổ theo dõi hồ sơ, Thông tư 01/2018/TT-VPCP mẫu 04): a unit's dossiers by reception date."""
+"""The dossier register (sổ theo dõi hồ sơ, form 07 of Circular 03/2025/TT-VPCP): a unit's dossiers received in a
+period, in the order of their register numbers (số thứ tự: one book per unit and year, gapless, given by the server
+when the reception is written: server/workflow/register_numbers.py, docs/workflow.md "Register numbers")."""
 
 from __future__ import annotations
 
@@ -7,11 +9,10 @@ import io
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from tortoise.expressions import Q
-
-from server.documents.context import VIETNAM, applicant_of, short_date, vi_date
-from server.dossiers import STATUS_NAMES
-from server.errors import ApiError
+from server.accounts import access
+from server.documents.context import VIETNAM, applicant_of, commune_places, short_date, vi_date
+from server.dossiers.records import STATUS_NAMES
+from server.web.errors import ApiError
 from server.models import AdministrativeUnit, Dossier
 
 MAX_DAYS = 366  # one register is at most a year: a bigger one is a statistics question, not a printout
@@ -20,6 +21,7 @@ MAX_ROWS = 20_000
 
 @dataclass
 class RegisterRow:
+    number: str  # số thứ tự in the unit's book of that year; empty for a dossier another unit received and forwarded
     code: str
     procedure: str
     applicant: str
@@ -52,14 +54,21 @@ async def register_rows(unit: AdministrativeUnit, start: date, end: date) -> lis
     # In UTC: SQLite compares the stored text, which is UTC, so the bounds must be written the same way.
     since = datetime.combine(start, time.min, VIETNAM).astimezone(timezone.utc)
     until = datetime.combine(end + timedelta(days=1), time.min, VIETNAM).astimezone(timezone.utc)
-    dossiers = await (Dossier.filter(Q(unit_id=unit.id) | Q(handling_unit_id=unit.id),
+    dossiers = await (Dossier.filter(access.unit_dossiers(unit.id),
                                      received_at__gte=since, received_at__lt=until)
                       .select_related("procedure_version__procedure", "owner")
                       .order_by("received_at", "code").limit(MAX_ROWS))
     rows = []
-    for dossier in dossiers:
-        person = applicant_of(dossier)
+    # The book's own lines in their order, then the dossiers other units forwarded here (liên thông), by reception.
+    own = sorted((d for d in dossiers if d.unit_id == unit.id and d.register_number is not None),
+                 key=lambda d: (d.register_year or 0, d.register_number or 0))
+    others = [d for d in dossiers if not (d.unit_id == unit.id and d.register_number is not None)]
+    places = await commune_places(own + others)
+    for dossier in own + others:
+        person = applicant_of(dossier, places)
+        own_line = dossier.unit_id == unit.id and dossier.register_number is not None
         rows.append(RegisterRow(
+            number=str(dossier.register_number) if own_line else "",
             code=dossier.code or "", procedure=str(dossier.procedure_version.content.get("name")
                                                    or dossier.procedure_version.procedure.name),
             applicant=person.name, contact=", ".join(part for part in (person.address, person.phone) if part),
@@ -72,7 +81,7 @@ def period_text(start: date, end: date) -> tuple[str, str]:
     return vi_date(start), vi_date(end)
 
 
-CSV_HEADER = ["Mã hồ sơ", "Tên thủ tục hành chính", "Tên cá nhân, tổ chức", "Địa chỉ, số điện thoại",
+CSV_HEADER = ["Số thứ tự", "Mã hồ sơ", "Tên thủ tục hành chính", "Tên cá nhân, tổ chức", "Địa chỉ, số điện thoại",
               "Nhận hồ sơ", "Hẹn trả kết quả", "Trả kết quả", "Trạng thái"]
 
 

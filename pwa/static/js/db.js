@@ -1,16 +1,17 @@
 // IndexedDB for the app: one database, small promise helpers, and a "changed" signal for the views.
 // Every write that belongs together (a draft and its outbox mutation) goes through one tx() call: one transaction.
 const NAME = "motcua";
-const VERSION = 1;
+const VERSION = 2; // 2: the attachments store (a full pull fills it)
 // store name -> key path (null: the key is given with put(value, key))
 const STORES = {
-  meta: null, // device_id, seq, cursor, lost, user_id, sync status
+  meta: null, // device_id, seq, cursor, lost, user_id, sync status, workflow (workflow.js)
   procedures: "code", // the catalog list, with a folded search key
   details: "code", // a procedure with its form (GET /api/procedures/{code})
   units: "code", // communes for the address picker
   dossiers: "id", // the local copy of each dossier: input, synced fields, replica from the server
   outbox: "seq", // mutations not yet final (docs/sync.md §7)
   conflicts: "id", // conflict records pulled from the server
+  attachments: "id", // the server's record of each page (entity "attachment", docs/sync.md §11.1): pulled, never sent
 };
 
 let opening = null;
@@ -19,13 +20,21 @@ export function openDb() {
   if (!opening) {
     opening = new Promise((resolve, reject) => {
       const request = indexedDB.open(NAME, VERSION);
-      request.onupgradeneeded = () => {
+      request.onupgradeneeded = (event) => {
         const db = request.result;
         for (const [name, keyPath] of Object.entries(STORES)) {
           if (!db.objectStoreNames.contains(name)) db.createObjectStore(name, keyPath ? { keyPath } : undefined);
         }
+        // A phone that synced before version 2 skipped the attachment records it pulled: pull everything again.
+        if (event.oldVersion === 1) request.transaction.objectStore("meta").delete("cursor");
       };
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        const db = request.result;
+        // A newer release (another tab, or the new service worker) upgrades the database: this connection steps
+        // aside so the upgrade is not blocked, and the next call opens the new version.
+        db.onversionchange = () => { db.close(); opening = null; };
+        resolve(db);
+      };
       request.onerror = () => reject(request.error);
       request.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
     });

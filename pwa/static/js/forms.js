@@ -1,9 +1,9 @@
-// The form validator in the browser: the rules of server/forms.py (docs/forms.md), so that a
+// The form validator in the browser: the rules of server/catalog/forms.py (docs/forms.md), so that a
 // citizen drafting offline sees the errors the server would send, in the same words.
 // tests/test_forms_js.py runs both on the same cases and on random data and compares.
 import { cccdProblems, codePoints, isCmnd, nfc, normalizePhone, splitWords, strip } from "./vietnamese.js";
 
-// server/forms.py LIMITS: text and textarea are the implicit max_length of those types.
+// server/catalog/forms.py LIMITS: text and textarea are the implicit max_length of those types.
 const LIMITS = { text: 2000, textarea: 10000, detail: 200, email: 254, group_items: 100, unknown_reported: 20, number_string: 40 };
 const DATE_PATTERN = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 const NUMBER_STRING_PATTERN = /^-?[0-9]+(\.[0-9]+)?$/;
@@ -12,15 +12,16 @@ const EMAIL_PATTERN = new RegExp(
   "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?" +
   "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\\.[A-Za-z]{2,63}$");
 // Code points, not UTF-16 units (flag u): a lone surrogate is refused, a pair is one character.
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
 const BAD_CHARS = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ufeff\ud800-\udfff]/u;
 const LINE_BREAK = /[\t\n\r\u2028\u2029]/;
 
-// The texts of server/forms.py MESSAGES, word for word: the server and the device must say the same.
+// The texts of server/catalog/forms.py MESSAGES, word for word: the server and the device must say the same.
 const MESSAGES = {
   required: ["Vui lòng nhập {label}.", "Please enter {label}."],
   required_choice: ["Vui lòng chọn {label}.", "Please choose {label}."],
   required_group: ["Vui lòng thêm ít nhất một mục cho {label}.", "Please add at least one entry to {label}."],
-  type_form: ["Dữ liệu tờ khai không đúng định dạng: cần một đối tượng JSON.", "The form data must be a JSON object."],
+  type_form: ["Dữ liệu tờ khai không đúng định dạng.", "The form data must be a JSON object."],
   type_text: ["{label} phải là chữ.", "{label} must be text."],
   type_number: ["{label} phải là một số, ví dụ 12 hoặc 12.5 (không dùng dấu phân cách hàng nghìn).",
     "{label} must be a number, e.g. 12 or 12.5 (no thousands separators)."],

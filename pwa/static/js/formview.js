@@ -1,26 +1,10 @@
 // Drawing a form definition (docs/forms.md) as inputs, and the errors of forms.js next to their fields.
 // The view edits `input` in place and calls onChange(); the caller validates and saves.
+import { dateInput } from "./dates.js";
+import { h } from "./dom.js";
 import { visibleFields } from "./forms.js";
 import { pick, t } from "./i18n.js";
 import { fold } from "./vietnamese.js";
-
-/** A DOM element; text children are text nodes (never HTML), so data can never inject markup. */
-export function h(tag, attrs = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else if (name === "value") element.value = value;
-    else if (name === "checked") element.checked = Boolean(value);
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) {
-      element.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
-    }
-  }
-  return element;
-}
 
 const idOf = (path) => "f-" + path.replace(/[[\].]+/g, "-").replace(/-$/, "");
 const TEXT_INPUTS = { text: ["text", null], phone: ["tel", "tel"], cccd: ["text", "numeric"], email: ["email", "email"] };
@@ -58,6 +42,12 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
     return list.filter((f) => visible.has(prefix + f.name)).map((f) => field(f, object, prefix + f.name, visible));
   }
 
+  // A list or a set of boxes has no control that takes aria-required: its legend says "bắt buộc" in words instead.
+  function requiredNote(f) {
+    return f.required ? [h("span", { class: "required", "aria-hidden": "true" }, " *"),
+      h("span", { class: "visually-hidden" }, ` (${t("required_field")})`)] : null;
+  }
+
   function labelFor(f, id) {
     return h("label", { for: id }, pick(f.label), f.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null);
   }
@@ -73,9 +63,15 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
   function field(f, object, path, visible) {
     const id = idOf(path);
     const value = object[f.name];
-    const common = { id, "data-path": path, "aria-describedby": id + "-error" };
-    if (f.type in TEXT_INPUTS || f.type === "number" || f.type === "date") {
-      const [type, inputmode] = TEXT_INPUTS[f.type] || (f.type === "date" ? ["date", null] : ["text", "decimal"]);
+    // Required is said to screen readers (aria-required), not to the browser (`required` would stop nothing here and
+    // style untouched fields as invalid): forms.js checks it, and the "*" beside the label is hidden from them.
+    const common = { id, "data-path": path, "aria-describedby": id + "-error", "aria-required": f.required ? "true" : null };
+    if (f.type === "date") { // dd/mm/yyyy whatever the browser's language (dates.js); the value stays YYYY-MM-DD
+      return box(f, path, labelFor(f, id), dateInput({ ...common, value: value ?? "",
+        onValue: (v) => { set(object, f.name, v); changed(); } }));
+    }
+    if (f.type in TEXT_INPUTS || f.type === "number") {
+      const [type, inputmode] = TEXT_INPUTS[f.type] || ["text", "decimal"];
       return box(f, path, labelFor(f, id), h("input", { ...common, type, inputmode, value: value ?? "",
         autocomplete: f.type === "phone" ? "tel" : f.type === "email" ? "email" : "off",
         oninput: (e) => {
@@ -90,7 +86,9 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
         oninput: (e) => { set(object, f.name, e.target.value); changed(); } }));
     }
     if (f.type === "choice" && f.options.length <= 5) {
-      return box(f, path, h("fieldset", { class: "choices", id },
+      // A radio group is required as a whole (role radiogroup takes aria-required; a plain fieldset does not).
+      return box(f, path, h("fieldset", { class: "choices", id, role: "radiogroup", "aria-required": f.required ? "true" : null,
+        "aria-describedby": id + "-error" },
         h("legend", {}, pick(f.label), f.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null),
         f.options.map((o, i) => h("label", { class: "choice" },
           h("input", { type: "radio", name: id, value: o.value, checked: value === o.value, "data-path": i ? null : path,
@@ -104,7 +102,7 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
     }
     if (f.type === "multichoice") {
       const chosen = new Set(Array.isArray(value) ? value : []);
-      return box(f, path, h("fieldset", { class: "choices", id }, h("legend", {}, pick(f.label)),
+      return box(f, path, h("fieldset", { class: "choices", id, "aria-describedby": id + "-error" }, h("legend", {}, pick(f.label), requiredNote(f)),
         f.options.map((o) => h("label", { class: "choice" },
           h("input", { type: "checkbox", value: o.value, checked: chosen.has(o.value), onchange: (e) => {
             if (e.target.checked) chosen.add(o.value); else chosen.delete(o.value);
@@ -126,7 +124,8 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
       set(object, f.name, Object.keys(next).length ? next : null);
       changed();
     };
-    const select = h("select", { id: id + "-commune", "data-path": path + ".commune_code",
+    // A required address needs its commune (forms.js); the street and house number may stay empty.
+    const select = h("select", { id: id + "-commune", "data-path": path + ".commune_code", "aria-required": f.required ? "true" : null,
       onchange: (e) => update("commune_code", e.target.value) });
     const fill = (filter) => {
       const words = fold(filter).split(" ").filter(Boolean);
@@ -149,10 +148,11 @@ export function formEditor(form, input, { communes = [], onChange, disabled = fa
     const items = Array.isArray(object[f.name]) ? object[f.name] : [];
     const label = pick(f.label);
     return box(f, path, h("fieldset", { class: "group", id: idOf(path) },
-      h("legend", {}, label, f.required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null),
+      h("legend", {}, label, requiredNote(f)),
       items.map((item, i) => h("fieldset", { class: "item" }, h("legend", {}, t("item", { n: i + 1 })),
         fields(f.fields, item, `${path}[${i}].`, visible),
-        h("button", { type: "button", class: "button secondary", onclick: () => {
+        h("button", { type: "button", class: "button secondary", "aria-label": t("remove_item_named", { n: i + 1, label }),
+          onclick: () => {
           items.splice(i, 1);
           set(object, f.name, items);
           changed(true);

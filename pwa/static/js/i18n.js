@@ -8,6 +8,9 @@ export function setLang(value) {
   document.documentElement.lang = lang;
 }
 
+/** A text written in both languages at the place it is shown: tr("Tiếp nhận", "Receive"). */
+export const tr = (vi, en) => (lang === "en" ? en : vi);
+
 /** A label from the data ({vi, en}) in the chosen language, falling back to Vietnamese. */
 export const pick = (value) => (value && typeof value === "object" ? value[lang] || value.vi || "" : value ?? "");
 
@@ -16,6 +19,8 @@ const STRINGS = {
   search: ["Tìm thủ tục", "Find a procedure"],
   search_hint: ["Ví dụ: dang ky khai sinh (gõ không dấu cũng được)", "e.g. dang ky khai sinh (accents optional)"],
   count: ["{n} thủ tục", "{n} procedures"],
+  field: ["Lĩnh vực", "Field"],
+  all_fields: ["Mọi lĩnh vực", "All fields"],
   no_results: ["Không tìm thấy thủ tục nào. Hãy thử từ khóa ngắn hơn.", "No procedure found. Try fewer words."],
   catalog_empty: ["Chưa tải được danh mục thủ tục. Hãy mở ứng dụng khi có mạng một lần.",
     "The catalog is not on this phone yet. Open the app once with a connection."],
@@ -32,21 +37,30 @@ const STRINGS = {
   documents: ["Thành phần hồ sơ", "Required documents"],
   processing_time: ["Thời hạn giải quyết", "Processing time"],
   days: ["{n} ngày làm việc", "{n} working days"],
-  same_day: ["Trong ngày", "Same day"],
+  same_day: ["Trong ngày (nhận hồ sơ từ {h} giờ{m} trở đi thì trả kết quả ngày làm việc tiếp theo)",
+    "Same day (received from {h}:{mm} on: the next working day)"],
+  calendar_days: ["{n} ngày", "{n} days"],
+  working_hours: ["{n} giờ làm việc", "{n} working hours"],
   days_unknown: ["Chưa công bố", "Not published"],
+  procedure_loading: ["Đang tải thủ tục…", "Loading the procedure…"],
+  procedure_retrying: ["Chưa tải được thủ tục — đang thử lại…", "Could not load the procedure yet — trying again…"],
   not_offline: ["Thủ tục này chưa được lưu trên máy. Hãy mở khi có mạng.", "This procedure is not on this phone yet. Open it online."],
   status: ["Trạng thái", "Status"],
   waiting: ["Chờ gửi", "Waiting to send"],
-  unsent: ["{n} thay đổi chưa gửi", "{n} unsent changes"],
+  unsent: ["có thay đổi chưa gửi", "changes not sent yet"],
   saved: ["Đã lưu trên máy", "Saved on this phone"],
   saving: ["Đang lưu…", "Saving…"],
   receiving_unit: ["Nơi nhận hồ sơ (xã, phường)", "Receiving office (commune, ward)"],
   unit_needed: ["Hãy chọn nơi nhận hồ sơ.", "Choose the receiving office."],
   submit: ["Nộp hồ sơ", "Submit"],
+  submitted_note: ["Đã nộp hồ sơ. Trạng thái ngay dưới đây cho biết hồ sơ đã đến cơ quan chưa và thay đổi khi cơ quan xử lý.",
+    "Submitted. The status just below says whether the dossier has reached the office, and changes as the office handles it."],
   fix_errors: ["Hồ sơ còn {n} lỗi. Hãy sửa các mục được đánh dấu.", "The form has {n} errors. Fix the marked fields."],
   add_item: ["Thêm {label}", "Add {label}"],
   item: ["Mục {n}", "Entry {n}"],
   remove_item: ["Bỏ mục này", "Remove this entry"],
+  remove_item_named: ["Bỏ mục này: {label}, mục {n}", "Remove this entry: {label}, entry {n}"],
+  required_field: ["bắt buộc", "required"],
   commune: ["Xã, phường", "Commune, ward"],
   commune_filter: ["Lọc theo tên xã, phường", "Filter communes by name"],
   choose: ["— Chọn —", "— Choose —"],
@@ -56,19 +70,27 @@ const STRINGS = {
   sync_never: ["Chưa gửi lần nào", "Never sent"],
   send_now: ["Gửi ngay", "Send now"],
   sending: ["Đang gửi…", "Sending…"],
-  offline: ["Đang ngoại tuyến — hồ sơ được lưu trên máy và sẽ tự gửi khi có mạng.",
-    "Offline — dossiers are kept on this phone and sent when the network returns."],
+  offline: ["Đang ngoại tuyến — hồ sơ tự gửi khi có mạng.", "Offline — sent when the network returns."],
+  menu: ["Menu", "Menu"],
   update: ["Có phiên bản mới — tải lại", "A new version is ready — reload"],
   signin: ["Đăng nhập", "Sign in"],
   signout: ["Đăng xuất", "Sign out"],
-  signin_needed: ["Hãy đăng nhập để gửi hồ sơ. Bạn vẫn có thể soạn hồ sơ khi chưa đăng nhập.",
+  signin_needed: ["Hãy đăng nhập để gửi hồ sơ. Ông/Bà vẫn có thể soạn hồ sơ khi chưa đăng nhập.",
     "Sign in to send dossiers. You can draft without signing in."],
   phone: ["Số điện thoại", "Phone number"],
   password: ["Mật khẩu", "Password"],
   signin_failed: ["Không đăng nhập được: {m}", "Could not sign in: {m}"],
+  signup: ["Đăng ký tài khoản", "Create an account"],
+  signup_title: ["Đăng ký tài khoản", "Create an account"],
+  signup_failed: ["Không đăng ký được: {m}", "Could not create the account: {m}"],
+  full_name: ["Họ và tên", "Full name"],
+  password_hint: ["Ít nhất 8 ký tự.", "At least 8 characters."],
+  no_account: ["Chưa có tài khoản?", "No account yet?"],
+  signin_oidc: ["Đăng nhập bằng VNeID / tài khoản định danh", "Sign in with VNeID / digital identity"],
+  have_account: ["Đã có tài khoản?", "Already have an account?"],
   signin_offline: ["Cần có mạng để đăng nhập.", "Signing in needs a connection."],
-  signout_unsent: ["Còn {n} thay đổi chưa gửi sẽ bị xoá khỏi máy. Bấm Đăng xuất lần nữa để xoá và đăng xuất.",
-    "{n} unsent changes will be deleted from this phone. Tap Sign out again to delete them and sign out."],
+  signout_unsent: ["Còn {n} hồ sơ có thay đổi chưa gửi; các thay đổi đó sẽ bị xoá khỏi máy. Bấm Đăng xuất lần nữa để xoá và đăng xuất.",
+    "{n} dossiers have changes not sent yet; they will be deleted from this phone. Tap Sign out again to delete them and sign out."],
   conflicts: ["Thông tin bị sửa ở hai nơi", "Edited in two places"],
   conflict_server: ["Trên máy chủ", "On the server"],
   conflict_device: ["Trên máy này", "On this phone"],
@@ -78,19 +100,18 @@ const STRINGS = {
   problem: ["Máy chủ không nhận thay đổi: {m}", "The server did not accept a change: {m}"],
   outbox: ["Hộp thư đi", "Outbox"],
   outbox_empty: ["Không có thay đổi nào chờ gửi.", "Nothing waits to be sent."],
-  discard: ["Bỏ thay đổi này", "Discard this change"],
+  discard: ["Bỏ các thay đổi chờ gửi", "Discard the waiting changes"],
   confirm_discard: ["Bấm lần nữa để bỏ", "Tap again to discard"],
-  discard_warning: ["Thay đổi này sẽ không bao giờ được gửi: {what}", "This change will never be sent: {what}"],
-  change_create: ["tạo hồ sơ", "creating the dossier"],
-  change_command: ["lệnh {c}", "command {c}"],
-  change_resolve: ["lựa chọn khi sửa ở hai nơi", "a conflict choice"],
+  discard_warning: ["Những thay đổi chờ gửi của hồ sơ này sẽ không bao giờ được gửi (ảnh giấy tờ vẫn ở trên máy).",
+    "The waiting changes of this dossier will never be sent (the document photos stay on this phone)."],
   storage_low: ["Bộ nhớ của trình duyệt sắp đầy ({p}%). Hãy gửi hồ sơ và xoá bản nháp cũ.",
     "Browser storage is almost full ({p}%). Send your dossiers and delete old drafts."],
   queue: ["Hàng đợi hồ sơ", "Dossier queue"], // officers (queue.js)
-  field_intake: ["Tiếp nhận tại chỗ", "Field intake"], // intake officers (intake.js)
+  field_intake: ["Tiếp nhận lưu động", "Field intake"], // intake officers (intake.js)
   // notices and push (notify.js)
   notices: ["Thông báo", "Notices"],
   unread: ["chưa đọc", "unread"],
+  notices_unread: ["Thông báo, {n} chưa đọc", "Notices, {n} unread"],
   notices_none: ["Chưa có thông báo nào.", "No notices yet."],
   notices_offline: ["Cần có mạng để xem thông báo lần đầu.", "Notices need a connection the first time."],
   push_offer: ["Bật thông báo để biết ngay khi hồ sơ được tiếp nhận, cần bổ sung hoặc có kết quả?",
@@ -129,9 +150,10 @@ const STRINGS = {
   track: ["Tra cứu hồ sơ", "Track a dossier"],
   // reusing a verified document (reuse.js)
   reuse: ["Dùng giấy tờ đã có", "Use a document you already sent"],
+  reuse_for: ["Dùng giấy tờ đã có: {d}", "Use a document you already sent: {d}"],
   reuse_loading: ["Đang tải danh sách giấy tờ…", "Loading your documents…"],
   reuse_choose: ["Chọn giấy tờ đã được kiểm tra để dùng lại:", "Choose a verified document to reuse:"],
-  reuse_none: ["Bạn chưa có giấy tờ nào đã được kiểm tra ở hồ sơ khác.", "You have no verified document in another dossier yet."],
+  reuse_none: ["Ông/Bà chưa có giấy tờ nào đã được kiểm tra ở hồ sơ khác.", "You have no verified document in another dossier yet."],
   reuse_from: ["Từ hồ sơ {c}", "From dossier {c}"],
   reuse_draft: ["chưa có mã", "without a code"],
   reuse_use: ["Dùng giấy tờ này", "Use this one"],
@@ -142,16 +164,16 @@ const STRINGS = {
   reuse_failed: ["Không dùng lại được giấy tờ (lỗi {m}).", "Could not reuse the document (error {m})."],
   // rating the service (rating.js)
   rate_title: ["Đánh giá mức độ hài lòng", "Rate the service"],
-  rate_question: ["Bạn có hài lòng với việc giải quyết hồ sơ?", "Were you satisfied with how your dossier was handled?"],
+  rate_question: ["Ông/Bà có hài lòng với việc giải quyết hồ sơ?", "Were you satisfied with how your dossier was handled?"],
   rate_very_satisfied: ["Rất hài lòng", "Very satisfied"],
   rate_satisfied: ["Hài lòng", "Satisfied"],
   rate_unsatisfied: ["Không hài lòng", "Unsatisfied"],
   rate_reason: ["Lý do (bắt buộc nếu không hài lòng)", "Reason (required if unsatisfied)"],
   rate_choose: ["Hãy chọn một mức độ hài lòng.", "Choose how satisfied you are."],
-  rate_reason_needed: ["Vui lòng cho biết lý do bạn không hài lòng để cơ quan khắc phục.",
+  rate_reason_needed: ["Vui lòng cho biết lý do Ông/Bà không hài lòng để cơ quan khắc phục.",
     "Tell the office why you are unsatisfied so that it can improve."],
   rate_send: ["Gửi đánh giá", "Send rating"],
-  rate_thanks: ["Cảm ơn bạn đã đánh giá", "Thank you for your rating"],
+  rate_thanks: ["Cảm ơn Ông/Bà đã đánh giá", "Thank you for your rating"],
   rate_offline: ["Cần có mạng để đánh giá mức độ hài lòng.", "Rating the service needs a connection."],
   close: ["Đóng", "Close"],
   language: ["English", "Tiếng Việt"],
@@ -164,10 +186,3 @@ export function t(key, values = {}) {
   for (const [name, value] of Object.entries(values)) text = text.replaceAll(`{${name}}`, String(value));
   return text;
 }
-
-// The national portal's status names (server/dossiers.py STATUS_NAMES).
-const STATUS = ["Bản nháp|Draft", "Mới đăng ký|Submitted online", "Được tiếp nhận|Received",
-  "Không được tiếp nhận|Refused", "Đang xử lý|Processing", "Yêu cầu bổ sung|Supplement requested",
-  "Yêu cầu thực hiện nghĩa vụ tài chính|Financial obligation requested", "Công dân yêu cầu rút hồ sơ|Withdrawal requested",
-  "Dừng xử lý|Processing stopped", "Đã xử lý xong|Result ready", "Đã trả kết quả|Result returned"];
-export const statusName = (code) => (STATUS[code] || String(code)).split("|")[lang === "en" ? 1 : 0];

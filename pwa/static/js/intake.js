@@ -4,32 +4,51 @@
 // mutation are written in one transaction when the receipt is issued (officer.js).
 import { meta, read, readAll, setMeta, tx } from "./db.js";
 import { todayInVietnam, validate } from "./forms.js";
-import { formEditor, h } from "./formview.js";
-import { lang } from "./i18n.js";
-import { issueFieldDossier, savedUser, SIGNATURE_DOCUMENT } from "./officer.js";
+import { h } from "./dom.js";
+import { formEditor } from "./formview.js";
+import { tr } from "./i18n.js";
+import { fileCheckedDossier, issueFieldDossier, savedUser, SIGNATURE_DOCUMENT } from "./officer.js";
 import { uuid7 } from "./outbox.js";
-import { pagesEditor, pagesOf, deletePagesOf } from "./pages.js";
+import { pagesEditor, pagesOf, deletePagesOf } from "./attachments.js";
 import { citizenOf } from "./receipt.js";
 import { signaturePad } from "./signature.js";
 import { progress as uploadProgress } from "./upload.js";
-import { fold, normalizePhone } from "./vietnamese.js";
-import { dueAt } from "./working-time.js";
+import { search as ranked } from "./search.js";
+import { normalizePhone } from "./vietnamese.js";
+import { dueAt, processingTime } from "./working-time.js";
+import { allows, S } from "./workflow.js";
 
-const tr = (vi, en) => (lang === "en" ? en : vi);
 const STEPS = ["procedure", "citizen", "form", "documents", "signature", "issue"];
 const STEP_NAMES = {
   procedure: ["Thủ tục", "Procedure"], citizen: ["Người nộp", "Applicant"], form: ["Tờ khai", "Form"],
-  documents: ["Giấy tờ", "Documents"], signature: ["Chữ ký", "Signature"], issue: ["Cấp giấy tiếp nhận", "Receipt"],
+  documents: ["Giấy tờ", "Documents"], signature: ["Chữ ký", "Signature"], issue: ["Kiểm tra, quyết định", "Check and decide"],
 };
 const COPIED_TYPES = new Set(["text", "date", "choice", "phone", "cccd", "email", "address"]);
 
 const saveDraft = (draft) => setMeta("intake_draft", draft);
 
-/** The appointment (ngày hẹn trả) from the working calendar stored while online; null when it cannot be known. */
-export function appointment(receivedAt, processingDays, calendar) {
-  if (processingDays === null || processingDays === undefined || !calendar) return null;
+/**
+ * A dossier filed for a citizen carries their phone number and personal identification number (số định danh cá
+ * nhân), even where the form makes them optional; the server checks it too (contact_required). Null when both are there.
+ */
+export function missingContact(form, input) {
+  for (const [type, vi, en] of [["phone", "số điện thoại", "phone number"], ["cccd", "số định danh cá nhân", "personal identification number"]]) {
+    const names = form.fields.filter((f) => f.type === type).map((f) => f.name);
+    if (names.length && !names.some((n) => input[n])) return tr(`Hãy ghi ${vi} của người nộp.`, `Record the applicant's ${en}.`);
+  }
+  return null;
+}
+
+/**
+ * The appointment (ngày hẹn trả) from the working calendar stored while online; null when it cannot be known.
+ * The processing time is the one for the channel (a walk-in or field dossier: "direct"), in its unit, with the
+ * procedure's own cut-off (docs/workflow.md "Deadlines").
+ */
+export function appointment(receivedAt, calendar, procedure, channel = "direct", caseValue = null) {
+  const { amount, unit } = processingTime(procedure, channel, caseValue);
+  if (amount === null || !calendar) return null;
   try {
-    return dueAt(receivedAt, Number(processingDays), calendar) || null; // "…+07:00", as the server writes it
+    return dueAt(receivedAt, amount, calendar, { unit, cutoff: procedure.cutoff || undefined }) || null; // "…+07:00", as the server writes it
   } catch (error) {
     return null;
   }
@@ -63,29 +82,36 @@ function copyCitizen(form, from, fromForm) {
   return input;
 }
 
-export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
+export async function intakeView(gen, paint, { onIssued, onChecked = () => { location.hash = "#/queue"; }, liveUser = null }) {
   // The session's user when online (the stored copy may not be written yet right after signing in).
   const user = liveUser || (await savedUser());
   if (!user || user.role !== "intake" || !user.unit) {
-    paint(gen, h("h1", {}, tr("Tiếp nhận tại chỗ", "Field intake")),
-      h("p", { class: "empty" }, tr("Chỉ cán bộ tiếp nhận (bộ phận một cửa) mới tiếp nhận hồ sơ tại chỗ. Hãy đăng nhập khi có mạng.",
+    paint(gen, h("h1", {}, tr("Tiếp nhận lưu động", "Field intake")),
+      h("p", { class: "empty" }, tr("Chỉ cán bộ tiếp nhận (bộ phận một cửa) mới tiếp nhận hồ sơ lưu động. Hãy đăng nhập khi có mạng.",
         "Only intake officers take dossiers in the field. Sign in while online.")));
     return;
   }
   let draft = (await meta("intake_draft")) || { id: uuid7(), step: "procedure", procedure_code: null, input: {} };
   const detail = draft.procedure_code ? await read("details", draft.procedure_code) : null;
   const units = (await readAll("units")).sort((a, b) => a.name.localeCompare(b.name, "vi"));
-  const communeName = (code) => (units.find((u) => u.code === code) || {}).name || code || "";
-  const go = async (step) => { draft = { ...draft, step }; await saveDraft(draft); intakeView(gen, paint, { onIssued, liveUser }); };
+  // The commune chosen in the address and the units above it ("Phường Vĩnh Yên, Tỉnh Phú Thọ"), as the server's
+  // documents print it: a ward's name alone is no address (many provinces have a "Phường 1").
+  const byCode = new Map(units.map((u) => [u.code, u]));
+  const communeName = (code) => {
+    const names = [];
+    for (let unit = byCode.get(code); unit && names.length < 3; unit = unit.parent ? byCode.get(unit.parent) : null) names.push(unit.name);
+    return names.join(", ") || code || "";
+  };
+  const go = async (step) => { draft = { ...draft, step }; await saveDraft(draft); intakeView(gen, paint, { onIssued, onChecked, liveUser }); };
   const steps = h("ol", { class: "steps", "aria-label": tr("Các bước", "Steps") }, STEPS.map((s) =>
     h("li", { class: s === draft.step ? "current" : "", "aria-current": s === draft.step ? "step" : null }, tr(...STEP_NAMES[s]))));
   const heading = [h("p", {}, h("a", { href: "#/queue" }, tr("‹ Hàng đợi hồ sơ", "‹ Dossier queue"))),
-    h("h1", {}, tr("Tiếp nhận tại chỗ", "Field intake")), steps];
+    h("h1", {}, tr("Tiếp nhận lưu động", "Field intake")), steps];
   const cancel = h("button", { type: "button", class: "button secondary", id: "intake-cancel", onclick: async (e) => {
     if (e.target.dataset.armed !== "1") { e.target.dataset.armed = "1"; e.target.textContent = tr("Bấm lần nữa để huỷ", "Tap again to cancel"); return; }
     await deletePagesOf(draft.id);
     await tx(["meta"], "readwrite", (s) => s.meta.delete("intake_draft"));
-    intakeView(gen, paint, { onIssued, liveUser });
+    intakeView(gen, paint, { onIssued, onChecked, liveUser });
   } }, tr("Huỷ hồ sơ đang nhập", "Cancel this intake"));
   const nav = (...buttons) => h("div", { class: "actions intake-nav" }, ...buttons);
   const back = (step) => h("button", { type: "button", class: "button secondary", onclick: () => go(step) }, tr("Quay lại", "Back"));
@@ -95,13 +121,12 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
     const cached = new Set((await readAll("details")).map((d) => d.code));
     const list = h("ul", { class: "cards", id: "intake-procedures" });
     const search = (text) => {
-      const words = fold(text).split(" ").filter(Boolean);
-      const found = procedures.filter((p) => cached.has(p.code) && words.every((w) => p.key.includes(w))).slice(0, 30);
+      const found = ranked(procedures.filter((p) => cached.has(p.code)), text).slice(0, 30); // best first (search.js)
       list.replaceChildren(...found.map((p) => h("li", { class: "card" },
         h("button", { type: "button", class: "link choose-procedure", onclick: async () => {
           draft = { ...draft, procedure_code: p.code, input: {}, step: "citizen" };
           await saveDraft(draft);
-          intakeView(gen, paint, { onIssued, liveUser });
+          intakeView(gen, paint, { onIssued, onChecked, liveUser });
         } }, p.name), h("span", { class: "meta" }, `${p.code} · ${p.field}`))));
     };
     search("");
@@ -117,7 +142,7 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
     const pick = async (input) => {
       draft = { ...draft, input, lookup: query.value, step: "form" };
       await saveDraft(draft);
-      intakeView(gen, paint, { onIssued, liveUser });
+      intakeView(gen, paint, { onIssued, onChecked, liveUser });
     };
     const fresh = () => {
       // A new person: what was typed goes into the matching field, phone or CCCD.
@@ -140,12 +165,12 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
         }))
         : h("p", { class: "empty" }, query.value.replace(/\D/g, "").length >= 9
           ? tr("Chưa có người này trên máy: ghi mới.", "Not on this device yet: record a new person.")
-          : tr("Nhập số điện thoại hoặc số CCCD.", "Enter a phone or CCCD number.")));
+          : tr("Nhập số điện thoại hoặc số định danh cá nhân.", "Enter a phone or personal identification number.")));
     };
     query.addEventListener("input", lookup);
     await lookup();
     paint(gen, ...heading, h("h2", {}, detail.name),
-      h("label", { for: "citizen-q" }, tr("Số điện thoại hoặc số CCCD của người nộp", "Applicant's phone or CCCD number")), query,
+      h("label", { for: "citizen-q" }, tr("Số điện thoại hoặc số định danh cá nhân của người nộp", "Applicant's phone or personal identification number")), query,
       results, nav(back("procedure"), h("button", { type: "button", id: "citizen-new", onclick: () => pick(fresh()) },
         tr("Ghi người nộp mới", "Record a new applicant"))), cancel);
     return;
@@ -165,6 +190,12 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
       nav(back("citizen"), h("button", { type: "button", id: "form-next", onclick: async () => {
         const { errors } = validate(form, input, options);
         editor.showErrors(errors, { required: true });
+        const contact = missingContact(form, input);
+        if (!errors.length && contact) {
+          summary.textContent = contact;
+          summary.hidden = false;
+          return;
+        }
         if (errors.length) {
           summary.textContent = tr(`Tờ khai còn ${errors.length} lỗi. Hãy sửa các mục được đánh dấu.`,
             `The form has ${errors.length} errors. Fix the marked fields.`);
@@ -208,6 +239,36 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
   const calendar = await meta("calendar");
   const problem = h("p", { class: "error", role: "alert", id: "issue-error", hidden: !errors.length },
     errors.length ? tr("Tờ khai chưa đủ: hãy quay lại bước Tờ khai.", "The form is incomplete: go back to the Form step.") : "");
+  // The officer's decision after checking (Decree 61/2018 Art. 19, Decree 118/2025; Circular 03/2025 forms 01–03):
+  // receive a complete dossier (code, receipt, appointment), or, before reception, guide on form 02 or refuse on
+  // form 03 with what is missing or why. Which of them this officer may take is the server's workflow (workflow.js).
+  const reason = h("textarea", { id: "intake-reason", rows: 3 });
+  const reasonError = h("p", { class: "error", role: "alert", id: "intake-reason-error", hidden: true });
+  const decide = (command) => async (e) => {
+    const text = reason.value.trim();
+    if (!text) {
+      reasonError.textContent = command === "refuse"
+        ? tr("Hãy ghi lý do từ chối.", "Give the reason for refusing.")
+        : tr("Hãy ghi giấy tờ, thông tin còn thiếu.", "Write what is missing.");
+      reasonError.hidden = false;
+      return;
+    }
+    e.target.disabled = true;
+    await fileCheckedDossier({ id: draft.id, procedure: detail, unitCode: user.unit.code, input, clean,
+      at: new Date().toISOString(), command, reason: text });
+    await tx(["meta"], "readwrite", (st) => st.meta.delete("intake_draft"));
+    onChecked(draft.id, command);
+  };
+  const choices = [];
+  if (allows("request_supplement", S.submitted, user.role)) {
+    choices.push(h("button", { type: "button", class: "button secondary", id: "intake-guide", onclick: decide("request_supplement") },
+      tr("Hướng dẫn bổ sung (mẫu 02)", "Guide to complete it (form 02)")));
+  }
+  if (allows("refuse", S.submitted, user.role)) {
+    choices.push(h("button", { type: "button", class: "button secondary", id: "intake-refuse", onclick: decide("refuse") },
+      tr("Từ chối tiếp nhận (mẫu 03)", "Refuse (form 03)")));
+  }
+  const canReceive = allows("receive", S.submitted, user.role);
   paint(gen, ...heading, h("h2", {}, tr("Kiểm tra trước khi cấp giấy tiếp nhận", "Check before issuing the receipt")),
     h("dl", { class: "facts" },
       h("dt", {}, tr("Thủ tục", "Procedure")), h("dd", {}, detail.name),
@@ -217,10 +278,14 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
     calendar ? null : h("p", { class: "error" }, tr("Máy chưa có lịch làm việc: ngày hẹn sẽ có sau khi đồng bộ.",
       "No working calendar on this device: the appointment date comes after syncing.")),
     problem,
-    nav(back("signature"), h("button", { type: "button", id: "issue", disabled: errors.length > 0, onclick: async (e) => {
+    h("p", { class: "hint" }, tr("Hồ sơ đầy đủ: tiếp nhận và cấp giấy tiếp nhận, hẹn trả kết quả. Chưa đầy đủ: hướng dẫn bổ sung một lần bằng "
+      + "phiếu (mẫu 02). Không đủ điều kiện: từ chối (mẫu 03). Hai trường hợp sau chưa tiếp nhận nên không có mã hồ sơ.",
+    "Complete: receive it and issue the receipt with the appointment. Incomplete: guide once in writing (form 02). Not "
+      + "acceptable: refuse (form 03). Neither of the last two is received, so neither gets a code.")),
+    nav(back("signature"), canReceive ? h("button", { type: "button", id: "issue", disabled: errors.length > 0 || Boolean(missingContact(form, input)), onclick: async (e) => {
       e.target.disabled = true;
       const receivedAt = new Date().toISOString();
-      const due = appointment(receivedAt, detail.processing_days, calendar);
+      const due = appointment(receivedAt, calendar, detail, "direct", input.case);
       await issueFieldDossier({ id: draft.id, procedure: detail, unitCode: user.unit.code, input, clean, receivedAt,
         receipt: (code, provisional) => ({
           code, provisional, procedure_code: detail.code, procedure_name: detail.name, citizen: person, documents,
@@ -229,5 +294,9 @@ export async function intakeView(gen, paint, { onIssued, liveUser = null }) {
         }) });
       await tx(["meta"], "readwrite", (s) => s.meta.delete("intake_draft"));
       onIssued(draft.id);
-    } }, tr("Cấp giấy tiếp nhận", "Issue the receipt"))), cancel);
+    } }, tr("Cấp giấy tiếp nhận", "Issue the receipt")) : null),
+    choices.length ? h("div", { class: "intake-check" },
+      h("label", { for: "intake-reason" }, tr("Giấy tờ, thông tin còn thiếu hoặc lý do từ chối", "What is missing, or why it is refused")),
+      reason, reasonError, h("div", { class: "actions" }, ...choices)) : null,
+    cancel);
 }

@@ -1,8 +1,9 @@
 // Push notifications and the in-app inbox (docs/push.md).
 // Notifications are offered once the person has submitted a dossier (when hearing back matters), never on the
 // first screen; the inbox (#/inbox) holds the same notices for phones without push and for anything missed.
+import { formatDateTime } from "./dates.js";
 import { meta } from "./db.js";
-import { h } from "./formview.js";
+import { h } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { requestSync, session, status as sync } from "./sync.js";
 
@@ -121,9 +122,14 @@ export function offerAfterSubmit() {
 let unread = 0;
 let unreadAt = 0;
 
+// The count is in the link's own name ("Thông báo, 3 chưa đọc"): a screen reader reads the link, not the badge.
+const inboxName = () => (unread ? t("notices_unread", { n: unread }) : t("notices"));
+
 function drawBadge() {
   const badge = document.getElementById("inbox-count");
   if (badge) { badge.textContent = unread ? String(unread) : ""; badge.hidden = !unread; }
+  const link = document.getElementById("inbox-link");
+  if (link) link.setAttribute("aria-label", inboxName());
 }
 
 async function refreshUnread(force = false) {
@@ -139,8 +145,8 @@ async function refreshUnread(force = false) {
 
 /** The header's link to the inbox, with the unread count once known. */
 export function inboxLink() {
-  const link = h("a", { href: "#/inbox", id: "inbox-link" }, t("notices"), " ",
-    h("span", { class: "badge", id: "inbox-count", hidden: !unread, "aria-label": t("unread") }, unread ? String(unread) : ""));
+  const link = h("a", { href: "#/inbox", id: "inbox-link", "aria-label": inboxName() }, t("notices"), " ",
+    h("span", { class: "badge", id: "inbox-count", hidden: !unread, "aria-hidden": "true" }, unread ? String(unread) : ""));
   refreshUnread();
   return link;
 }
@@ -161,7 +167,7 @@ if (typeof navigator !== "undefined" && navigator.serviceWorker) {
 
 // -- the inbox view -------------------------------------------------------------------------------------------
 
-const when = (iso) => new Date(iso).toLocaleString(lang === "en" ? "en-GB" : "vi-VN");
+const when = formatDateTime; // dates.js: dd/mm/yyyy HH:mm whatever the browser's language
 
 function noticeItem(notice, redraw) {
   const open = async (event) => {

@@ -1,10 +1,12 @@
 // What an officer's device keeps and writes: who is signed in (so that the queue and field intake work offline),
 // the working calendar, the reserved blocks of dossier codes, and the officers' mutations (field intake creates,
 // queue commands), each written in one IndexedDB transaction with the outbox, as outbox.js does for citizens.
+import { prefetchAllForms } from "./catalog.js";
 import { meta, tx } from "./db.js";
 import { todayInVietnam } from "./forms.js";
-import { uuid7 } from "./outbox.js";
-import { session } from "./sync.js";
+import { append, deviceId as deviceIdIn } from "./outbox.js";
+import { csrfToken } from "./sync.js";
+import { S } from "./workflow.js";
 
 export const OFFICER_ROLES = new Set(["intake", "specialist", "leader"]);
 const LOW_CODES = 5; // reserve more while online when fewer numbers than this are left for today
@@ -17,17 +19,6 @@ export async function rememberUser(user) {
   const known = await meta("officer_user");
   if (JSON.stringify(known || null) === JSON.stringify(user || null)) return;
   await tx(["meta"], "readwrite", (s) => (user ? s.meta.put(user, "officer_user") : s.meta.delete("officer_user")));
-}
-
-// Append a mutation with the next per-device seq (the same counter as outbox.js: one sequence per device).
-async function append(stores, mutation) {
-  let device = await stores.meta.get("device_id");
-  if (!device) { device = uuid7(); await stores.meta.put(device, "device_id"); }
-  const seq = ((await stores.meta.get("seq")) || 0) + 1;
-  await stores.meta.put(seq, "seq");
-  const full = { ...mutation, mutation_id: uuid7(), seq, sent: false, created_at: new Date().toISOString() };
-  await stores.outbox.put(full);
-  return full;
 }
 
 /** A queue action (tiếp nhận, từ chối, yêu cầu bổ sung…): a command checked by the server when it arrives. */
@@ -55,20 +46,15 @@ export async function prepareOfficer(user) {
   if (!user || !OFFICER_ROLES.has(user.role)) return;
   if (!calendarFetched) calendarFetched = await refreshCalendar();
   if (user.role !== "intake") return;
+  await prefetchAllForms(); // field intake works offline for any procedure (catalog.js)
   try {
-    await reserveCodes({ csrf: (await session()).csrf_token });
+    await reserveCodes({ csrf: await csrfToken() });
   } catch (error) { /* offline again: the next round tries */ }
 }
 
 // -- the calendar and the code blocks, fetched while online ------------------------------------------------------
 
-async function deviceId() {
-  return tx(["meta"], "readwrite", async (s) => {
-    let id = await s.meta.get("device_id");
-    if (!id) { id = uuid7(); await s.meta.put(id, "device_id"); }
-    return id;
-  });
-}
+const deviceId = () => tx(["meta"], "readwrite", deviceIdIn);
 
 /** GET /api/calendar into meta, for appointment dates computed offline; false when offline (the stored one stays). */
 export async function refreshCalendar() {
@@ -151,11 +137,32 @@ export function issueFieldDossier({ id, procedure, unitCode, input, clean, recei
     };
     for (const [name, value] of Object.entries(clean)) changes["form." + name] = { value };
     await s.dossiers.put({
-      id, procedure_code: procedure.code, procedure_name: procedure.name, status: 2, unit_code: unitCode, code,
+      id, procedure_code: procedure.code, procedure_name: procedure.name, status: S.received, unit_code: unitCode, code,
       input, synced: { ...clean }, replica: null, pending_submit: false, problems: [], field_intake: true,
       updated_at: receivedAt, receipt: receipt(code, provisional),
     });
     await append(s, { op: "create", entity: "dossier", entity_id: id, changes });
     return code;
+  });
+}
+
+/**
+ * Desk or field intake of a dossier that is not received: the officer checked it and guides the citizen on form 02
+ * (`request_supplement`) or refuses it on form 03 (`refuse`), both before reception, so it gets no code and no
+ * receipt (docs/workflow.md "Desk and field intake"). The create (at 1, awaiting the decision) and the step are two
+ * mutations written in one transaction, sent in order when the network is back; the server checks both.
+ */
+export function fileCheckedDossier({ id, procedure, unitCode, input, clean, at, command, reason }) {
+  return tx(["dossiers", "outbox", "meta"], "readwrite", async (s) => {
+    const changes = { procedure_code: { value: procedure.code }, unit_code: { value: unitCode }, channel: { value: "field" } };
+    for (const [name, value] of Object.entries(clean)) changes["form." + name] = { value };
+    const guided = command === "request_supplement";
+    await s.dossiers.put({
+      id, procedure_code: procedure.code, procedure_name: procedure.name, status: guided ? S.supplement : S.refused,
+      substatus: guided ? "requested" : null, unit_code: unitCode, code: "", input, synced: { ...clean }, replica: null,
+      pending_submit: false, problems: [], field_intake: true, updated_at: at, checked: { command, reason, at },
+    });
+    await append(s, { op: "create", entity: "dossier", entity_id: id, changes });
+    await append(s, { op: "command", entity: "dossier", entity_id: id, command, base_version: 0, args: { reason } });
   });
 }

@@ -1,6 +1,7 @@
 // The outbox (hộp thư đi): every change to a dossier is written as a mutation in the same IndexedDB
 // transaction as the dossier itself (docs/sync.md §7.2), numbered by a per-device seq kept in the same database.
 import { canonical, tx } from "./db.js";
+import { S } from "./workflow.js";
 
 export const FORM_PREFIX = "form.";
 
@@ -15,15 +16,26 @@ export function uuid7() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-async function deviceId(stores) {
-  let id = await stores.meta.get("device_id");
-  if (!id) { id = uuid7(); await stores.meta.put(id, "device_id"); }
+// The device id (docs/sync.md §2) is made here and only here: at the first mutation or sync round, and anew when
+// another account starts on this phone (sync.js). `stores`: a readwrite transaction holding "meta".
+
+/** A new device id, replacing the old one. */
+export async function newDevice(stores) {
+  const id = uuid7();
+  await stores.meta.put(id, "device_id");
   return id;
 }
 
-// Append a mutation with the next seq; or, while the last mutation is the same record's create or update and
-// has never been sent, fold these changes into it (§7.3: a sent mutation is never edited).
-async function append(stores, mutation, { coalesce = false } = {}) {
+/** This device's id, made on first use. */
+export async function deviceId(stores) {
+  return (await stores.meta.get("device_id")) || newDevice(stores);
+}
+
+// The one way a mutation enters the outbox, the citizen's and the officer's alike (officer.js): appended with the
+// next seq (one sequence per device); or, with `coalesce`, while the last mutation is the same record's create or
+// update and has never been sent, these changes are folded into it (§7.3: a sent mutation is never edited).
+// `stores`: a readwrite transaction holding "outbox" and "meta", with the write the mutation records.
+export async function append(stores, mutation, { coalesce = false } = {}) {
   await deviceId(stores);
   if (coalesce) {
     const pending = await stores.outbox.all();
@@ -56,7 +68,7 @@ export async function startDraft(procedure) {
   const id = uuid7();
   await tx(STORES, "readwrite", async (s) => {
     await s.dossiers.put({
-      id, procedure_code: procedure.code, procedure_name: procedure.name, status: 0, input: {}, synced: {},
+      id, procedure_code: procedure.code, procedure_name: procedure.name, status: S.draft, input: {}, synced: {},
       replica: null, pending_submit: false, problems: [], updated_at: new Date().toISOString(),
     });
     await append(s, { op: "create", entity: "dossier", entity_id: id,

@@ -1,6 +1,7 @@
 // Module worker for photo.js: decoding a 12-megapixel photo, scaling, encoding and hashing take hundreds of
-// milliseconds on a cheap phone; here they never freeze the form the officer is filling in.
-import { shrinkHere } from "./photo.js";
+// milliseconds on a cheap phone; here they never freeze the form the officer is filling in. photo.js starts it from
+// its hashed URL, which the service worker precaches, so it runs offline on a fresh install too.
+import { shrinkHere } from "./shrink.js";
 
 self.onmessage = async ({ data: { id, file, settings } }) => {
   try {

@@ -1,11 +1,11 @@
 // Rating the service once the result is returned (đánh giá mức độ hài lòng; docs/workflow.md "Ratings"):
 // three choices, a reason required for "không hài lòng" (checked here and by the server). Sent online only: a rating
 // is asked and answered at once (GET/POST /api/dossiers/{id}/rating), there is nothing to draft.
-import { h } from "./formview.js";
+import { h } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { session } from "./sync.js";
+import { S } from "./workflow.js";
 
-const RETURNED = 10;
 const VALUES = ["very_satisfied", "satisfied", "unsatisfied"];
 
 class Offline extends Error {}
@@ -29,7 +29,7 @@ async function call(method, url, body) {
 
 /** The rating box of a returned dossier that the server has; "" for any other dossier. */
 export function ratingBox(dossier) {
-  if (dossier.status !== RETURNED || !dossier.replica) return "";
+  if (dossier.status !== S.returned || !dossier.replica) return "";
   const url = `/api/dossiers/${encodeURIComponent(dossier.id)}/rating`;
   const box = h("section", { class: "card rating", id: "rating", "aria-labelledby": "rating-title" });
   const title = () => h("h2", { id: "rating-title" }, t("rate_title"));

@@ -2,27 +2,27 @@
 // from what it stored when the receipt was issued: shown on screen and printed (receipt.css), with no network.
 // Once synced, the server's code and appointment replace the device's, and its own document (with a signed
 // tracking link) can be opened.
+import { longDateTime } from "./dates.js";
 import { read } from "./db.js";
-import { h } from "./formview.js";
-import { lang } from "./i18n.js";
+import { h } from "./dom.js";
+import { tr } from "./i18n.js";
 import { isProvisional } from "./officer.js";
-import { pagesOf } from "./pages.js";
+import { pagesOf } from "./attachments.js";
 import { qrSvg } from "./qr.js";
 
-const tr = (vi, en) => (lang === "en" ? en : vi);
-const VIETNAM_OFFSET_MS = 7 * 3600 * 1000; // UTC+7 all year (no summer time)
+// The official wording of dates (dates.js), kept under its old name for the queue.
+export const vietnameseDateTime = longDateTime;
 
-/** "HH giờ mm phút, ngày dd tháng MM năm yyyy" (DOMAIN.md, dates), in Vietnam's time. */
-export function vietnameseDateTime(iso, { time = true } = {}) {
-  if (!iso) return "";
-  const d = new Date(new Date(iso).getTime() + VIETNAM_OFFSET_MS);
-  const two = (n) => String(n).padStart(2, "0");
-  const day = `ngày ${two(d.getUTCDate())} tháng ${two(d.getUTCMonth() + 1)} năm ${d.getUTCFullYear()}`;
-  if (lang === "en") {
-    const en = `${d.getUTCFullYear()}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
-    return time ? `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}, ${en}` : en;
-  }
-  return time ? `${two(d.getUTCHours())} giờ ${two(d.getUTCMinutes())} phút, ${day}` : day;
+// Forms name the applicant's field differently (requester_name on the civil-status forms, full_name, owner_name…):
+// these first, then the first text field of the form whose name ends in "name" (the server's rule, documents/context.py).
+const APPLICANT_FIELDS = ["requester_name", "full_name", "owner_name", "person_name"];
+
+/** The applicant's name as the form gives it ("" when the form has none yet). `form` may be null (not on the phone). */
+export function applicantName(form, input) {
+  const value = (name) => (typeof input[name] === "string" ? input[name].trim() : "");
+  for (const name of APPLICANT_FIELDS) if (value(name)) return value(name);
+  const field = ((form && form.fields) || []).find((f) => f.type === "text" && f.name.endsWith("name") && value(f.name));
+  return field ? value(field.name) : "";
 }
 
 /** The tracking link of the QR code: public tracking by code (the server's printed copy carries a signed link). */
@@ -73,9 +73,9 @@ export async function receiptView(id) {
       row(tr("Người nộp hồ sơ", "Applicant"), r.citizen.full_name, { id: "receipt-citizen" }),
       r.citizen.cccd ? row(tr("Số định danh cá nhân", "Personal ID"), r.citizen.cccd) : null,
       r.citizen.phone ? row(tr("Số điện thoại", "Phone"), r.citizen.phone) : null,
-      r.citizen.address ? row(tr("Địa chỉ", "Address"), r.citizen.address) : null,
+      r.citizen.address ? row(tr("Địa chỉ", "Address"), r.citizen.address, { id: "receipt-address" }) : null,
       row(tr("Thủ tục", "Procedure"), `${r.procedure_name} (${r.procedure_code})`, { id: "receipt-procedure" }),
-      row(tr("Hình thức tiếp nhận", "Channel"), tr("Tiếp nhận tại chỗ (lưu động)", "Field intake")),
+      row(tr("Hình thức tiếp nhận", "Channel"), tr("Tiếp nhận lưu động", "Field intake")),
       row(tr("Thời điểm nhận hồ sơ", "Received at"), vietnameseDateTime(received), { id: "receipt-received" }),
       row(tr("Ngày hẹn trả kết quả", "Appointment date"), due ? vietnameseDateTime(due)
         : tr("Sẽ báo sau khi đồng bộ", "Given after syncing"), { id: "receipt-due", class: "due" }))),
@@ -86,7 +86,7 @@ export async function receiptView(id) {
         h("td", {}, String(i + 1)), h("td", {}, d.name), h("td", { class: "pages" }, String(d.pages)))))),
     h("div", { class: "receipt-bottom" },
       h("figure", { class: "receipt-qr" }, qrSvg(trackingUrl(code), { label: tr(`Mã QR tra cứu hồ sơ ${code}`, `QR code to track ${code}`) }),
-        h("figcaption", {}, tr("Quét để tra cứu; nhập 4 số cuối điện thoại hoặc CCCD.",
+        h("figcaption", {}, tr("Quét để tra cứu; nhập 4 số cuối của số điện thoại hoặc số định danh cá nhân.",
           "Scan to track; enter the last 4 digits of the phone or ID number."))),
       h("div", { class: "receipt-signatures" },
         h("div", {}, h("p", { class: "strong" }, tr("Người nộp hồ sơ", "Applicant")),
@@ -96,6 +96,27 @@ export async function receiptView(id) {
           h("p", { id: "receipt-officer" }, r.officer_name)))));
 
   const synced = Boolean(dossier.replica);
+  const shareNote = h("span", { class: "copy-note", role: "status" });
+  // "Chia sẻ" (Zalo, e-mail…) where the browser has the Web Share API: the server's PDF once the dossier is synced
+  // and the phone online, else the public tracking link (which works offline). Hidden without the API.
+  const share = async () => {
+    shareNote.textContent = "";
+    const title = tr(`Giấy tiếp nhận hồ sơ ${code}`, `Receipt of dossier ${code}`);
+    try {
+      let file = null;
+      if (synced) {
+        try {
+          const response = await fetch(`/dossiers/${encodeURIComponent(id)}/documents/receipt.pdf`, { credentials: "same-origin" });
+          if (response.ok) file = new File([await response.blob()], `giay-tiep-nhan-${code}.pdf`, { type: "application/pdf" });
+        } catch (error) { /* offline: the link below */ }
+      }
+      if (file && navigator.canShare && navigator.canShare({ files: [file] })) await navigator.share({ files: [file], title });
+      else await navigator.share({ title, text: title, url: trackingUrl(code) });
+    } catch (error) {
+      if (error && error.name === "AbortError") return; // the share sheet was closed
+      shareNote.textContent = tr("Chưa chia sẻ được. Hãy thử lại.", "Could not share. Try again.");
+    }
+  };
   return [
     h("p", { class: "no-print" }, h("a", { href: "#/queue" }, tr("‹ Hàng đợi hồ sơ", "‹ Dossier queue"))),
     h("p", { class: "no-print status-line", id: "receipt-sync" }, synced
@@ -104,8 +125,9 @@ export async function receiptView(id) {
     paper,
     h("div", { class: "actions no-print" },
       h("button", { type: "button", id: "print", onclick: () => window.print() }, tr("In giấy tiếp nhận", "Print the receipt")),
+      navigator.share ? h("button", { type: "button", class: "button secondary", id: "share", onclick: share }, tr("Chia sẻ", "Share")) : null,
       synced ? h("a", { class: "button secondary", href: `/dossiers/${encodeURIComponent(id)}/documents/receipt`, target: "_blank",
         rel: "noopener" }, tr("Bản của máy chủ (có chữ ký số liên kết)", "The server's copy")) : null,
-      h("a", { class: "button secondary", href: "#/intake" }, tr("Tiếp nhận hồ sơ khác", "Take another dossier"))),
+      h("a", { class: "button secondary", href: "#/intake" }, tr("Tiếp nhận hồ sơ khác", "Take another dossier")), shareNote),
   ];
 }

@@ -3,10 +3,10 @@
 // (POST /api/dossiers/{id}/attachments/reuse). Nothing is photographed or uploaded again; the page is kept on the
 // phone as "verified" with its thumbnail, so the uploader (upload.js) leaves it alone.
 import { readAll } from "./db.js";
-import { h } from "./formview.js";
+import { h } from "./dom.js";
 import { lang, t } from "./i18n.js";
 import { uuid7 } from "./outbox.js";
-import { pagesOf, putPage } from "./pages.js";
+import { pagesOf, putPage } from "./attachments.js";
 import { events as syncEvents, session, status as sync } from "./sync.js";
 
 // One panel per dossier and document, kept across the pages editor's redraws (an upload elsewhere redraws it):
@@ -91,7 +91,8 @@ export function reusePanel(dossierId, document) {
     }
   }
 
-  const button = h("button", { type: "button", class: "button secondary reuse-open", onclick: open }, t("reuse"));
+  const button = h("button", { type: "button", class: "button secondary reuse-open", onclick: open,
+    "aria-label": t("reuse_for", { d: document }) }, t("reuse")); // each document has one: its name says which
   const root = h("div", { class: "reuse" }, button, note, list);
   // Offline the button stays visible but says why it cannot work now (the list lives on the server).
   const follow = () => {

@@ -1,11 +1,10 @@
 // The citizen's signature on the officer's screen (chữ ký của người nộp): a canvas drawn with pointer events
 // (finger, stylus or mouse), cleared at will, and kept as a PNG page of the dossier so it uploads like any page.
-import { h } from "./formview.js";
-import { lang } from "./i18n.js";
-import { pagesOf, putPage, deletePage } from "./pages.js";
+import { h } from "./dom.js";
+import { tr } from "./i18n.js";
+import { pagesOf, putPage, deletePage } from "./attachments.js";
 import { uuid7 } from "./outbox.js";
 
-const tr = (vi, en) => (lang === "en" ? en : vi);
 const WIDTH = 600; // canvas pixels; the element is scaled to the screen width
 const HEIGHT = 240;
 const MIN_STROKE_POINTS = 8; // a tap or a dot is not a signature
@@ -19,7 +18,8 @@ async function sha256Hex(blob) {
  * A signature pad for `dossierId`, stored under `document`. onSaved(page) is called once the PNG is stored;
  * the returned element carries `hasSignature()` for the caller's checks.
  */
-export function signaturePad(dossierId, document, { onSaved = () => {} } = {}) {
+export function signaturePad(dossierId, document, { onSaved = () => {}, title = ["Chữ ký của người nộp", "Applicant's signature"],
+  help = ["Mời người nộp hồ sơ ký vào khung dưới đây.", "Ask the applicant to sign in the box below."] } = {}) {
   const canvas = h("canvas", { width: WIDTH, height: HEIGHT, class: "signature-pad", id: "signature-pad",
     "aria-label": tr("Khung ký tên: người nộp ký bằng ngón tay", "Signature box: the applicant signs with a finger") });
   const context = canvas.getContext("2d");
@@ -109,8 +109,8 @@ export function signaturePad(dossierId, document, { onSaved = () => {} } = {}) {
   });
 
   const root = h("section", { class: "signature", id: "signature" },
-    h("h2", {}, tr("Chữ ký của người nộp", "Applicant's signature")),
-    h("p", { class: "help" }, tr("Mời người nộp hồ sơ ký vào khung dưới đây.", "Ask the applicant to sign in the box below.")),
+    h("h2", {}, tr(...title)),
+    h("p", { class: "help" }, tr(...help)),
     canvas, status, error,
     h("div", { class: "actions" },
       h("button", { type: "button", class: "button secondary", id: "signature-clear", onclick: clear }, tr("Xoá, ký lại", "Clear")),

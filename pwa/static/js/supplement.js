@@ -2,11 +2,11 @@
 // (docs/workflow.md "Supplements", docs/documents.md). The reason comes from the timeline (the request's note);
 // sending is a command in the outbox, so it works offline like submitting.
 import { readAll } from "./db.js";
-import { h } from "./formview.js";
+import { h } from "./dom.js";
 import { t } from "./i18n.js";
 import { sendSupplement } from "./outbox.js";
+import { S } from "./workflow.js";
 
-const SUPPLEMENT = 5;
 const substatusOf = (dossier) => (dossier && dossier.replica && dossier.replica.data.substatus) || null;
 
 /**
@@ -14,7 +14,7 @@ const substatusOf = (dossier) => (dossier && dossier.replica && dossier.replica.
  * "sent" (the server has it) or null (no supplement). A rejected send leaves the outbox, so it is "requested" again.
  */
 export function supplementState(dossier, outbox) {
-  if (!dossier || dossier.status !== SUPPLEMENT) return null;
+  if (!dossier || dossier.status !== S.supplement) return null;
   if (outbox.some((m) => m.entity_id === dossier.id && m.command === "send_supplement")) return "queued";
   return substatusOf(dossier) === "sent" ? "sent" : "requested";
 }
@@ -31,7 +31,7 @@ export function supplementReason(items) {
 }
 
 /**
- * The box of a dossier in status 5: what the office asks for and the "Gửi bổ sung" button, or, once sent, that
+ * The box of a dossier whose supplement is requested: what the office asks for and the "Gửi bổ sung" button, or, once sent, that
  * the office is reviewing it. `validate()` returns how many errors the form has (and shows them); nothing is sent
  * while there are any. `showReason(items)` fills the reason in when the timeline arrives.
  */
@@ -70,9 +70,9 @@ export function documentLinks(dossier) {
   const data = (dossier.replica && dossier.replica.data) || {};
   const base = `/dossiers/${encodeURIComponent(dossier.id)}/documents/`;
   const kinds = [];
-  if (data.code && data.received_at && dossier.status !== 3) kinds.push(["receipt", t("doc_receipt")]);
-  if (dossier.status === SUPPLEMENT) kinds.push(["supplement_request", t("doc_supplement_request")]);
-  if (dossier.status === 3) kinds.push(["refusal", t("doc_refusal")]);
+  if (data.code && data.received_at && dossier.status !== S.refused) kinds.push(["receipt", t("doc_receipt")]);
+  if (dossier.status === S.supplement) kinds.push(["supplement_request", t("doc_supplement_request")]);
+  if (dossier.status === S.refused) kinds.push(["refusal", t("doc_refusal")]);
   if (!kinds.length) return "";
   const link = (href, text, id) => h("a", { href, id, target: "_blank", rel: "noopener" }, text);
   return h("section", { class: "documents-links", id: "documents-links" }, h("h2", {}, t("doc_title")),

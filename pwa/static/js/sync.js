@@ -3,7 +3,7 @@
 // It runs in the page and in the service worker (Background Sync, with no page open): nothing here touches the
 // DOM, and a Web Lock keeps the two from running rounds at the same time.
 import { canonical, tx } from "./db.js";
-import { FORM_PREFIX, uuid7 } from "./outbox.js";
+import { deviceId, FORM_PREFIX, newDevice } from "./outbox.js";
 
 const MAX_BATCH = 500;
 const MAX_BYTES = 900 * 1024; // under the server's 1 MiB, with room for the envelope
@@ -89,11 +89,42 @@ async function request(url, options = {}) {
   }
 }
 
-/** Reachability is a real request, not navigator.onLine; it also gives the CSRF token and who is signed in. */
+/**
+ * Who is signed in and the CSRF token, asked of the server. The answer is kept (meta "session") so that a sync
+ * run is one request: /api/session is asked again only when /api/sync says the kept one no longer holds.
+ */
 export async function session() {
   const response = await request("/api/session");
   if (!response.ok) throw Object.assign(new Error("session " + response.status), { http: response.status });
-  return response.json();
+  const answer = await response.json();
+  await tx(["meta"], "readwrite", (s) => (answer.user
+    ? s.meta.put({ user: answer.user, csrf_token: answer.csrf_token }, "session") : s.meta.delete("session")));
+  return answer;
+}
+
+async function keptSession() {
+  return tx(["meta"], "readonly", (s) => s.meta.get("session"));
+}
+
+/**
+ * The CSRF token for a write that follows a sync round (uploads, an officer's code blocks): the kept session's,
+ * so that nothing asks /api/session after every round; asked of the server only when none is kept. A refusal
+ * (401/403) of that write waits for the next sync round, which asks again when the kept session no longer holds.
+ */
+export async function csrfToken() {
+  const kept = await keptSession();
+  return kept && kept.csrf_token ? kept.csrf_token : (await session()).csrf_token;
+}
+
+/**
+ * Who was signed in when the server last said so, before any request: after a reload with no network the app
+ * still knows its account (the header, the notices, the officers' screens). It holds until the person signs out
+ * (which deletes it) or the server refuses the session (signedOut below).
+ */
+export async function restoreSession() {
+  const kept = await keptSession();
+  if (kept && kept.user && !status.user && status.signedIn !== false) report({ signedIn: true, user: kept.user });
+  return kept || null;
 }
 
 // Below this gzip's header and trailer make a JSON body bigger, not smaller (the server uses the same bound).
@@ -111,24 +142,45 @@ async function gzipped(text) {
 async function run() {
   report({ running: true });
   try {
-    let answer;
-    try {
-      answer = await session();
-    } catch (error) {
-      report({ reachable: false, lastError: message("Không kết nối được máy chủ — sẽ thử lại.",
-        "Cannot reach the server — will retry.") });
+    // navigator.onLine is trusted only when it says "offline": then nothing is tried, so the outbox's unsent
+    // mutations stay editable (§7.3) instead of being marked as possibly sent by a request that cannot leave.
+    if (typeof navigator !== "undefined" && navigator.onLine === false) {
+      report({ reachable: false });
       retryLater();
       return "retry";
     }
-    report({ reachable: true, signedIn: Boolean(answer.user), user: answer.user });
+    let answer = await keptSession();
+    let fresh = !answer;
+    if (fresh) {
+      try {
+        answer = await session();
+      } catch (error) {
+        report({ reachable: false, lastError: message("Không kết nối được máy chủ — sẽ thử lại.",
+          "Cannot reach the server — will retry.") });
+        retryLater();
+        return "retry";
+      }
+      report({ reachable: true });
+    }
+    report({ signedIn: Boolean(answer.user), user: answer.user });
     if (!answer.user) return "stop";
     if (!(await bindAccount(answer.user))) return "stop";
     for (let round = 0; round < 20; round++) {
       const outcome = await oneRound(answer.csrf_token);
+      if (outcome === "expired" && !fresh) {
+        // The kept session no longer holds (signed out elsewhere, expired): ask once who is signed in now.
+        fresh = true;
+        try { answer = await session(); } catch (error) { retryLater(); return "retry"; }
+        report({ signedIn: Boolean(answer.user), user: answer.user });
+        if (!answer.user || !(await bindAccount(answer.user))) return signedOut();
+        continue;
+      }
+      if (outcome === "expired") return signedOut();
       if (outcome === "retry") { retryLater(); return "retry"; }
       if (outcome === "stop") return "stop";
       if (outcome === "done") break;
     }
+    report({ reachable: true });
     failures = 0;
     report({ lastSuccess: Date.now(), lastError: null, nextRetryAt: null });
     await tx(["meta"], "readwrite", (s) => s.meta.put(Date.now(), "last_success"));
@@ -141,15 +193,16 @@ async function run() {
 // A device id belongs to one account (§2). Another account on this phone starts a new device, once nothing of
 // the previous one waits to be sent.
 async function bindAccount(user) {
-  const ok = await tx(["meta", "outbox", "dossiers", "conflicts"], "readwrite", async (s) => {
+  const ok = await tx(["meta", "outbox", "dossiers", "conflicts", "attachments"], "readwrite", async (s) => {
     const owner = await s.meta.get("user_id");
     if (owner === undefined || owner === null) { await s.meta.put(user.id, "user_id"); return true; }
     if (owner === user.id) return true;
     if (await s.outbox.count()) return false;
     await s.dossiers.clear();
     await s.conflicts.clear();
+    await s.attachments.clear();
     for (const key of ["cursor", "lost", "seq"]) await s.meta.delete(key);
-    await s.meta.put(uuid7(), "device_id");
+    await newDevice(s);
     await s.meta.put(user.id, "user_id");
     return true;
   });
@@ -160,12 +213,49 @@ async function bindAccount(user) {
   return ok;
 }
 
+// The dossiers with pages not registered on the server yet (still "local" on this phone). upload.js (the page's
+// uploader) sets its own; the service worker's background sync, which has no uploader, reads the pages' database
+// itself: when the phone comes back online it fires first, and a submit it sent before the pages would be refused
+// ("Chưa đính kèm giấy tờ bắt buộc") and turn the dossier back into a draft. It holds the submit instead; the app,
+// once open, registers the pages and sends it.
+let unregisteredPages = localPageDossiers;
+export function holdSubmitsFor(find) { unregisteredPages = find; }
+
+/** The same database and schema as attachments.js (which the worker does not import: it draws pages). */
+function localPageDossiers() {
+  return new Promise((resolve) => {
+    const request = indexedDB.open("motcua-pages", 1);
+    request.onupgradeneeded = () => {
+      request.result.createObjectStore("pages", { keyPath: "id" }).createIndex("dossier_id", "dossier_id");
+    };
+    request.onerror = () => resolve(new Set());
+    request.onsuccess = () => {
+      const db = request.result;
+      const all = db.transaction(["pages"], "readonly").objectStore("pages").getAll();
+      all.onsuccess = () => {
+        db.close();
+        resolve(new Set(all.result.filter((p) => p.status === "local").map((p) => p.dossier_id)));
+      };
+      all.onerror = () => { db.close(); resolve(new Set()); };
+    };
+  });
+}
+
 async function oneRound(csrf) {
+  // A submit waits while its dossier has pages not registered on the server yet (still only on this phone): the
+  // server counts the pages of each required document at submit, and a registered page counts even before its
+  // bytes arrive (docs/catalog.md). upload.js registers them once the create has gone, then asks for a sync.
+  const unregistered = await unregisteredPages();
+  const held = new Set();
   const { body, sentIds } = await tx(["meta", "outbox"], "readwrite", async (s) => {
     const outbox = (await s.outbox.all()).sort((a, b) => a.seq - b.seq);
     const mutations = [];
     let bytes = 0;
-    for (const m of outbox.slice(0, MAX_BATCH)) {
+    for (const [index, m] of outbox.slice(0, MAX_BATCH).entries()) {
+      if (m.op === "command" && m.command === "submit" && unregistered.has(m.entity_id)) {
+        for (const later of outbox.slice(index)) held.add(later.mutation_id); // and what follows it, in order
+        break;
+      }
       const wire = wireForm(m);
       bytes += JSON.stringify(wire).length * 3;
       if (mutations.length && bytes > MAX_BYTES) break;
@@ -174,7 +264,7 @@ async function oneRound(csrf) {
       if (!m.sent) { m.sent = true; await s.outbox.put(m); }
     }
     return {
-      body: { device_id: await s.meta.get("device_id") || await newDevice(s), cursor: (await s.meta.get("cursor")) || null,
+      body: { device_id: await deviceId(s), cursor: (await s.meta.get("cursor")) || null,
         // own: our sequential edits come back as a version only; we apply them ourselves (§5.1).
         limit: 200, lost: (await s.meta.get("lost")) || [], mutations, own: "version" },
       sentIds: new Set(mutations.map((m) => m.mutation_id)),
@@ -192,6 +282,9 @@ async function oneRound(csrf) {
       "The connection dropped while sending — it will be sent again, never twice.") });
     return "retry";
   }
+  // Any answer means the server is reachable: the offline banner goes, and a refusal below is shown (app.js hides
+  // network errors while the banner says the phone is offline).
+  if (status.reachable !== true) report({ reachable: true });
   if (response.status >= 500 || response.status === 429) {
     report({ lastError: message(`Máy chủ đang bận (mã ${response.status}) — sẽ thử lại.`,
       `The server is busy (code ${response.status}) — will retry.`) });
@@ -205,14 +298,8 @@ async function oneRound(csrf) {
     return "retry";
   }
   if (!response.ok) return refused(response.status, payload);
-  const more = await applyResponse(payload, sentIds);
+  const more = await applyResponse(payload, sentIds, held);
   return more ? "again" : "done";
-}
-
-async function newDevice(stores) {
-  const id = uuid7();
-  await stores.meta.put(id, "device_id");
-  return id;
 }
 
 // Only the protocol's keys travel; `sent` and `created_at` are the device's own bookkeeping.
@@ -223,17 +310,21 @@ function wireForm(m) {
   return wire;
 }
 
+async function signedOut() {
+  // The kept session no longer holds: forget it, so that a reload offline does not show this account again.
+  await tx(["meta"], "readwrite", (s) => s.meta.delete("session"));
+  report({ signedIn: false, user: null, lastError: message("Phiên đăng nhập đã hết. Hãy đăng nhập lại để gửi hồ sơ.",
+    "Your session has ended. Sign in again to send your dossiers.") });
+  return "stop";
+}
+
 async function refused(http, payload) {
   const error = (payload && payload.error) || {};
   if (http === 400 && (error.code === "bad_cursor" || error.code === "cursor_ahead")) {
     await tx(["meta"], "readwrite", (s) => s.meta.delete("cursor"));
     return "again";
   }
-  if (http === 401 || (http === 403 && error.code !== "device_owner_mismatch")) {
-    report({ signedIn: false, lastError: message("Phiên đăng nhập đã hết. Hãy đăng nhập lại để gửi hồ sơ.",
-      "Your session has ended. Sign in again to send your dossiers.") });
-    return "stop";
-  }
+  if (http === 401 || (http === 403 && error.code !== "device_owner_mismatch")) return "expired";
   // A 4xx is not fixed by retrying: keep the outbox and say why, in words.
   report({ lastError: message(`${error.message || "Máy chủ từ chối yêu cầu đồng bộ."} (mã ${error.code || http})`,
     `${error.message_en || "The server refused the sync request."} (code ${error.code || http})`) });
@@ -249,8 +340,8 @@ function formOf(data) {
 }
 
 /** Apply one answer in one transaction: final results leave the outbox, changes update the replica (§7.5). */
-async function applyResponse(payload, sentIds) {
-  return tx(["meta", "outbox", "dossiers", "conflicts"], "readwrite", async (s) => {
+async function applyResponse(payload, sentIds, held = new Set()) {
+  return tx(["meta", "outbox", "dossiers", "conflicts", "attachments"], "readwrite", async (s) => {
     const outbox = await s.outbox.all();
     const byId = new Map(outbox.map((m) => [m.mutation_id, m]));
     const mine = new Map(byId); // for own edits answered as {entity, id, version, own} (§5.1)
@@ -282,12 +373,13 @@ async function applyResponse(payload, sentIds) {
       else if (change.entity === "conflict") {
         if (change.deleted) await s.conflicts.delete(change.id);
         else await s.conflicts.put({ id: change.id, version: change.version, ...change.data });
-      }
+      } else if (change.entity === "attachment") await applyAttachment(s, change);
     }
     if (repull) await s.meta.delete("cursor"); // cannot rebuild a record here: pull everything again
     else if (payload.cursor) await s.meta.put(payload.cursor, "cursor");
     // Another round when the pull was paged, or when changes were made while this one was in flight.
-    return repull || Boolean(payload.more) || [...byId.values()].some((m) => !sentIds.has(m.mutation_id));
+    return repull || Boolean(payload.more) ||
+      [...byId.values()].some((m) => !sentIds.has(m.mutation_id) && !held.has(m.mutation_id));
   });
 }
 
@@ -303,6 +395,15 @@ async function ownEdit(s, change, mutation) {
     if (value === null || value === undefined) delete data[field]; else data[field] = value;
   }
   return data;
+}
+
+// A page as the server knows it (its status, number and checks): the same page may be on this phone with its
+// bytes (attachments.js), or only on the server (another phone's, or the citizen's pages on an officer's phone).
+async function applyAttachment(s, change) {
+  if (change.deleted) { await s.attachments.delete(change.id); return; }
+  const local = await s.attachments.get(change.id);
+  if (local && local.version > change.version) return;
+  await s.attachments.put({ id: change.id, version: change.version, ...change.data });
 }
 
 async function applyDossier(s, change, hasPending) {

@@ -1,11 +1,11 @@
-// Sending stored pages (pages.js) once their dossier exists on the server: register, upload, finalise
+// Sending stored pages (attachments.js) once their dossier exists on the server: register, upload, finalise
 // (docs/storage.md, "Over HTTP"). XMLHttpRequest, not fetch: only it reports upload progress.
 // A network failure or 503 leaves the page stored; it is tried again with a backoff (or after the server's
 // Retry-After), or at once when the network returns or a sync round ends. A page reordered after the server has
 // it is renumbered there too (PATCH).
 import { readAll } from "./db.js";
-import { allPages, getPage, updatePage } from "./pages.js";
-import { session } from "./sync.js";
+import { allPages, getPage, updatePage } from "./attachments.js";
+import { csrfToken, holdSubmitsFor, requestSync } from "./sync.js";
 
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 4 * 60_000;
@@ -36,6 +36,9 @@ export function retryAfterMs(value, now = Date.now()) {
 }
 
 /** Send what can be sent now; calls never overlap. */
+// A submit waits in the outbox while its dossier has pages only on this phone (sync.js oneRound).
+holdSubmitsFor(async () => new Set((await allPages()).filter((p) => p.status === "local").map((p) => p.dossier_id)));
+
 export function uploadPages() {
   if (running) { again = true; return running; }
   if (Date.now() < notBefore) return Promise.resolve(); // the timer of retryLater sends them then
@@ -75,7 +78,7 @@ async function sendAll() {
   if (!ready.length) return;
   let csrf;
   try {
-    csrf = (await session()).csrf_token;
+    csrf = await csrfToken();
   } catch (error) {
     retryLater();
     return;
@@ -132,7 +135,8 @@ async function sendOne(page, csrf) {
   if (registered.status === 401 || registered.status === 403) throw new Retry(String(registered.status));
   if (registered.status >= 400) { await refuse(page, registered.payload); return; }
   const { attachment, upload } = registered.payload;
-  await updatePage(page.id, { server_page: attachment.page });
+  await updatePage(page.id, { server_page: attachment.page, ...(page.status === "local" ? { status: "uploading" } : {}) });
+  if (page.status === "local") requestSync(); // a submit held for this page may go now (sync.js oneRound)
   const current = await getPage(page.id);
   if (current && current.page !== attachment.page) await renumber(page, csrf); // moved while waiting to be sent
   if (attachment.status !== "pending") { await finish(page, attachment); return; }

@@ -1,4 +1,4 @@
-// Appointments in working time, the same rules as server/working_time.py (docs/workflow.md "Deadlines"),
+// Appointments in working time, the same rules as server/workflow/working_time.py (docs/workflow.md "Deadlines"),
 // so a receipt issued offline shows the appointment the server will compute. tests/test_working_time_js.py
 // runs shared cases through both. `calendar` is the JSON of GET /api/calendar.
 //
@@ -63,11 +63,11 @@ function nextWorkingDay(dayIndex, calendar) {
   throw new Error('no working day within three years');
 }
 
-function countingStart(wall, calendar) {
+function countingStart(wall, calendar, cutoff) {
   const cal = rules(calendar);
   const day = dayOf(wall);
   const secondOfDay = (wall - day * DAY_MS) / 1000;
-  if (!working(day, calendar) || secondOfDay >= cal.cutoff) {
+  if (!working(day, calendar) || secondOfDay >= (cutoff === undefined ? cal.cutoff : cutoff)) {
     return nextWorkingDay(day, calendar) * DAY_MS + cal.periods[0][0] * 1000;
   }
   for (const [start, end] of cal.periods) {
@@ -127,13 +127,64 @@ export function workingSecondsBetween(a, b, calendar) {
   return betweenWall(toMs(a) + OFFSET_MS, toMs(b) + OFFSET_MS, calendar);
 }
 
-/** The appointment for a dossier received at `receivedAt`; null when the procedure publishes no duration. */
-export function dueAt(receivedAt, processingDays, calendar) {
-  if (processingDays === null || processingDays === undefined) return null;
-  if (processingDays < 0) throw new Error('a processing time cannot be negative');
+// Units of a processing time, as the national procedure data give them; "same day" (0) has a cut-off, 15:00
+// unless the procedure sets its own (national data; Decree 23/2015 Art. 7).
+const UNITS = ['working_days', 'days', 'hours'];
+const SAME_DAY_CUTOFF = '15:00';
+
+function closing(dayIndex, cal) {
+  return dayIndex * DAY_MS + cal.periods[cal.periods.length - 1][1] * 1000;
+}
+
+/**
+ * The processing time of a dossier as { amount, unit }: its sub-case's where the generic form asked which one
+ * (`caseValue`, "case-N" of the cases that set their own time, once each by name), else the channel's it came by
+ * (the national data give each channel its own), else the procedure's default. The same rule as processing_time in
+ * server/workflow/deadlines.py (timed_cases in server/catalog/generic.py).
+ */
+export function processingTime(procedure, channel, caseValue = null) {
+  if (caseValue) {
+    const byName = new Map();
+    for (const c of procedure.cases || []) {
+      if (c && c.name && c.processing_unit && c.processing_time !== null && c.processing_time !== undefined && !byName.has(c.name)) byName.set(c.name, c);
+    }
+    const timed = byName.size > 1 ? [...byName.values()] : [];
+    const chosen = timed[Number(String(caseValue).replace("case-", "")) - 1];
+    if (chosen && caseValue === `case-${timed.indexOf(chosen) + 1}`) return { amount: Number(chosen.processing_time), unit: chosen.processing_unit };
+  }
+  for (const method of procedure.channels || []) {
+    if (method && method.channel === channel && method.processing_time !== null && method.processing_time !== undefined
+        && method.processing_unit) return { amount: Number(method.processing_time), unit: method.processing_unit };
+  }
+  const days = procedure.processing_days;
+  return { amount: days === null || days === undefined ? null : Number(days), unit: procedure.processing_unit || 'working_days' };
+}
+
+/**
+ * The appointment for a dossier received at `receivedAt`; null when the procedure publishes no duration.
+ * `amount` is in `options.unit` (working_days by default, days, hours); `options.cutoff` ("15:00") is the
+ * procedure's own cut-off hour.
+ */
+export function dueAt(receivedAt, amount, calendar, options = {}) {
+  if (amount === null || amount === undefined) return null;
+  if (amount < 0) throw new Error('a processing time cannot be negative');
+  const unit = options.unit || 'working_days';
+  if (!UNITS.includes(unit)) throw new Error('unknown unit of processing time: ' + unit);
   const cal = rules(calendar);
-  const start = countingStart(toMs(receivedAt) + OFFSET_MS, calendar);
-  return formatVietnam(addWall(start, Math.round(processingDays * cal.daySeconds), calendar) - OFFSET_MS);
+  const received = toMs(receivedAt) + OFFSET_MS;
+  const own = options.cutoff ? seconds(options.cutoff) : undefined;
+  if (amount === 0) {
+    const start = countingStart(received, calendar, own === undefined ? seconds(SAME_DAY_CUTOFF) : own);
+    return formatVietnam(closing(dayOf(start), cal) - OFFSET_MS);
+  }
+  const start = countingStart(received, calendar, own);
+  if (unit === 'hours') return formatVietnam(addWall(start, Math.round(amount * 3600), calendar) - OFFSET_MS);
+  if (unit === 'days') {
+    let last = dayOf(start) + Math.ceil(amount);
+    if (!working(last, calendar)) last = nextWorkingDay(last, calendar);
+    return formatVietnam(closing(last, cal) - OFFSET_MS);
+  }
+  return formatVietnam(addWall(start, Math.round(amount * cal.daySeconds), calendar) - OFFSET_MS);
 }
 
 /** The appointment after the clock stood still from `pausedAt` to `resumedAt` (supplement, payment). */
@@ -143,9 +194,12 @@ export function resume(due, pausedAt, resumedAt, calendar) {
   return formatVietnam((waited === 0 ? dueWall : addWall(dueWall, waited, calendar)) - OFFSET_MS);
 }
 
-/** "early" | "on_time" | "late", by the calendar dates of return and appointment in Vietnam. */
-export function timeliness(returnedAt, due) {
-  const returned = dayOf(toMs(returnedAt) + OFFSET_MS);
+/**
+ * "early" | "on_time" | "late", by the calendar dates in Vietnam of the end of processing (result ready) and of
+ * the original appointment (Decree 61/2018; docs/domain.md "Timeliness").
+ */
+export function timeliness(finishedAt, due) {
+  const finished = dayOf(toMs(finishedAt) + OFFSET_MS);
   const appointment = dayOf(toMs(due) + OFFSET_MS);
-  return returned < appointment ? 'early' : returned === appointment ? 'on_time' : 'late';
+  return finished < appointment ? 'early' : finished === appointment ? 'on_time' : 'late';
 }

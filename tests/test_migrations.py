@@ -1,0 +1,52 @@
+"""Upgrading a database that already holds data: 0003 renames the sync outcomes' table and keeps its rows."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.api import migrate
+
+APPS = {"motcua": {"models": ["server.models"], "migrations": "server.migrations", "default_connection": "default"}}
+
+
+def test_0003_renames_receipts_to_outcomes_and_keeps_rows(fresh_database):
+    config = {"connections": {"default": fresh_database()}, "apps": APPS}
+
+    async def upgrade() -> tuple[list[dict], list[dict]]:
+        await migrate(config=config, app_labels=["motcua"], target="motcua.0002_workflow_push_limits")
+        await Tortoise.init(config=config)
+        try:
+            connection = get_connection("default")
+            await connection.execute_script(
+                "INSERT INTO users (phone, full_name, full_name_folded, role, password_hash, session_epoch, locale, created_at) "
+                "VALUES ('0900000001', 'An', 'an', 'citizen', 'x', 0, 'vi', CURRENT_TIMESTAMP)")
+            user_id = (await connection.execute_query_dict("SELECT id FROM users"))[0]["id"]
+            await connection.execute_script(
+                f"INSERT INTO devices (id, user_id, name, applied_seq, created_at, last_seen_at) "
+                f"VALUES ('dev-1', {user_id}, '', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+            await connection.execute_script(
+                "INSERT INTO mutation_receipts (device_id, seq, mutation_id, fingerprint, status, result, created_at) "
+                "VALUES ('dev-1', 1, 'm-1', 'f', 'applied', '{\"status\":\"applied\"}', CURRENT_TIMESTAMP)")
+        finally:
+            await Tortoise.close_connections()
+        await migrate(config=config, app_labels=["motcua"])
+        await Tortoise.init(config=config)
+        try:
+            from server.models import MutationOutcome
+
+            await MutationOutcome.create(device_id="dev-1", seq=2, mutation_id="m-2", fingerprint="g", status="applied",
+                                         result={})  # the id sequence moved past the copied rows
+            rows = [dict(mutation_id=row.mutation_id, seq=row.seq, status=row.status, result=row.result)
+                    for row in await MutationOutcome.all().order_by("seq")]
+            tables = await get_connection("default").execute_query_dict(
+                "SELECT COUNT(*) AS n FROM mutation_outcomes")
+        finally:
+            await Tortoise.close_connections()
+        return rows, tables
+
+    rows, tables = asyncio.run(upgrade())
+    assert rows == [{"mutation_id": "m-1", "seq": 1, "status": "applied", "result": {"status": "applied"}},
+                    {"mutation_id": "m-2", "seq": 2, "status": "applied", "result": {}}]
+    assert tables == [{"n": 2}]
