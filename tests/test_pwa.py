@@ -795,14 +795,14 @@ def test_citizens_get_forms_on_demand_and_an_intake_officers_phone_gets_them_all
 
     # Opening a procedure fetches its form alone, and keeps it: offline, it can still be drafted.
     phone.get_by_label("Tìm thủ tục").fill("doanh nghiep tu nhan")
-    phone.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân").click()
+    phone.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân", exact=True).click()
     phone.get_by_role("button", name="Lập hồ sơ").wait_for()
     assert [url.split("/api/procedures/")[1] for url in asked if "/api/procedures/" in url] == ["2.001610"]
     assert [d["code"] for d in idb(phone, "details")] == ["2.001610"]
     citizen.set_offline(True)
     phone.goto(server.url + "/app#/")
     phone.get_by_label("Tìm thủ tục").fill("doanh nghiep tu nhan")
-    phone.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân").click()
+    phone.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân", exact=True).click()
     phone.get_by_role("button", name="Lập hồ sơ").click()
     phone.locator("#f-company_name").wait_for()
     # Search offline: the exact name first ("Thủ tục" ignored), a field filters, as the server does (search.js).

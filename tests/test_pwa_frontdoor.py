@@ -32,7 +32,7 @@ def test_a_procedure_tapped_while_the_forms_download_loads_its_form_and_recovers
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server.url + "/app")
     page.get_by_label("Tìm thủ tục").fill("doanh nghiep tu nhan")
-    page.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân").click()
+    page.get_by_role("link", name="Đăng ký thành lập doanh nghiệp tư nhân", exact=True).click()
     # Online, it never says the form is missing from the phone: it loads, tries again, and draws the form.
     page.get_by_role("button", name="Lập hồ sơ").wait_for()
     assert lost, "the first request was not the one lost"

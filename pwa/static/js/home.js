@@ -30,12 +30,14 @@ export async function showHome(screen) {
       h("span", { class: "meta" }, `${p.code} · ${p.field}`))));
     if (procedures.length && !found.length) list.replaceChildren(h("li", { class: "empty" }, t("no_results")));
   };
-  draw();
   const dossiers = h("div", { id: "dossiers" });
   const drawDossiers = async () => dossiers.replaceChildren(await dossierList());
   await drawDossiers();
+  const warning = await storageWarning();
+  // After the awaits: a query typed meanwhile into the screen this one replaces is the one listed.
+  draw();
   if (!screen.paint(
-    h("h1", {}, t("my_dossiers")), dossiers, await storageWarning(), trackLink(),
+    h("h1", {}, t("my_dossiers")), dossiers, warning, trackLink(),
     h("h2", {}, t("catalog")),
     h("form", { class: "search", role: "search", onsubmit: (e) => e.preventDefault() },
       h("label", { for: "q" }, t("search")),
