@@ -81,7 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["citizen", "intake", "specialist", "leader", "admin"])
     add.add_argument("--unit", help="code of the officer's administrative unit (required for officers)")
     add.add_argument("--password", help="if omitted, asked for (or generated when there is no terminal)")
+    add.add_argument("--personal-id", help="the personal identification number (số định danh cá nhân, 12 digits) "
+                     "the identity provider asserts for this person")
     add.set_defaults(handler=cmd_user_add)
+    link = user.add_parser("set-personal-id", help="link an account to the identity provider by the personal "
+                           "identification number it asserts (docs/operations.md, Identity provider)")
+    link.add_argument("--phone", required=True)
+    link.add_argument("--personal-id", required=True, help="12 digits, or 'none' to unlink")
+    link.set_defaults(handler=cmd_user_set_personal_id)
 
     catalog = commands.add_parser("catalog", help="the procedure catalog").add_subparsers(metavar="ACTION")
     imp = catalog.add_parser("import", help="load or update procedures from a catalog file (docs/catalog.md)")
@@ -220,7 +227,8 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
             password, generated = secrets.token_urlsafe(12), True
 
     async def go() -> User:
-        return await add_user(phone=args.phone, name=args.name, role=args.role, unit_code=args.unit, password=password)
+        return await add_user(phone=args.phone, name=args.name, role=args.role, unit_code=args.unit, password=password,
+                              personal_id=args.personal_id)
 
     try:
         user = run(go, settings)
@@ -228,6 +236,23 @@ def cmd_user_add(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     print(f"motcua: created {user.role} {user.full_name} ({user.phone})"
           + (f" with password {password}" if generated else ""))
+    return 0
+
+
+def cmd_user_set_personal_id(settings: Settings, args: argparse.Namespace) -> int:
+    from server.accounts.users import set_personal_id
+
+    number = None if args.personal_id.lower() == "none" else args.personal_id
+
+    async def go() -> User:
+        return await set_personal_id(phone=args.phone, personal_id=number)
+
+    try:
+        user = run(go, settings)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(f"motcua: {user.full_name} ({user.phone}) " + (f"signs in as personal id {number}" if number
+                                                          else "is no longer linked to a personal id"))
     return 0
 
 

@@ -31,7 +31,7 @@ def setup(tmp_path_factory, fresh_database):
                 "--unit", officer.unit, "--password", OFFICER_PASSWORD], env)
     server = start_server(env, cwd=workdir, data_dir=data_dir)
     provider = start_provider(provider_port, server.url, workdir)
-    yield server, provider
+    yield server, provider, env
     provider.stop()
     server.stop()
 
@@ -118,6 +118,29 @@ def test_officer_must_use_the_provider(server):
                            headers={"x-csrf-token": csrf})
     assert response.status_code == 403
     assert "Tài khoản cán bộ phải đăng nhập bằng VNeID" in response.json()["error"]["message"]
+
+
+def test_an_officer_linked_by_the_command_signs_in_through_the_provider(setup, provider):
+    server, _, env = setup
+    officer = OFFICERS["intake"]
+    # Refused: Unicode digits, a number that is another account's (the citizen of the test above, if it ran first).
+    arabic_indic = run_motcua(["user", "set-personal-id", "--phone", officer.phone, "--personal-id", "٠" * 12], env,
+                              check=False)
+    assert arabic_indic.returncode != 0 and "12 digits" in arabic_indic.stderr
+    provider.account(sub="079203009999", name="Ai Đó", phone_number="0987000999")
+    sign_in(server)
+    taken = run_motcua(["user", "set-personal-id", "--phone", officer.phone, "--personal-id", "079203009999"], env,
+                       check=False)
+    assert taken.returncode != 0 and "already belongs" in taken.stderr
+
+    linked = run_motcua(["user", "set-personal-id", "--phone", officer.phone, "--personal-id", "001088000123"], env)
+    assert "001088000123" in linked.stdout
+    provider.account(sub="001088000123", name=officer.name, phone_number=officer.phone)
+    client, response = sign_in(server)
+    assert response.status_code == 303
+    me = client.get(server.url + "/api/session").json()["user"]
+    assert me["role"] == officer.role and me["phone"] == officer.phone
+    run_motcua(["user", "set-personal-id", "--phone", officer.phone, "--personal-id", "none"], env)
 
 
 @pytest.mark.parametrize("mode, code, words", [

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ with warnings.catch_warnings():
 from itsdangerous import BadData, URLSafeTimedSerializer
 from tortoise.exceptions import IntegrityError
 
+from server.accounts.users import is_personal_id
 from server.config import OidcSettings
 from server.models import CITIZEN, User
 from server.vietnamese import fold, nfc, normalize_phone
@@ -53,7 +53,6 @@ COOKIE_PATH = "/auth/oidc"
 FLOW_MAX_AGE = 600  # ten minutes to sign in at the provider
 METADATA_MAX_AGE = 3600
 LEEWAY = 60  # seconds of clock difference tolerated on exp and iat
-PERSONAL_ID = re.compile(r"\d{12}")
 # A citizen signed in by the provider whose phone is unknown or already another account's gets this in place of a
 # phone: "#" and the personal id, which no phone number normalises to, so nobody can sign in with it by password.
 NO_PHONE_PREFIX = "#"
@@ -260,12 +259,12 @@ async def userinfo(settings: OidcSettings, access_token: str | None, subject: ob
 def personal_id(settings: OidcSettings, claims: dict[str, Any]) -> str | None:
     if settings.personal_id_claim:
         value = claims.get(settings.personal_id_claim)
-    elif isinstance(claims.get("sub"), str) and PERSONAL_ID.fullmatch(claims["sub"]):
+    elif isinstance(claims.get("sub"), str) and is_personal_id(claims["sub"]):
         value = claims["sub"]
     else:
         value = claims.get("personal_id")
     value = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-    return value if value and PERSONAL_ID.fullmatch(value) else None
+    return value if value and is_personal_id(value) else None
 
 
 async def account_for(settings: OidcSettings, claims: dict[str, Any]) -> User:
