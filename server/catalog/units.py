@@ -25,7 +25,7 @@ DEFAULT_FILES = ("vinhphuc-2008.json", "phutho-2025.json", "mapping-vinhphuc-202
 # code starts with: four groups separated by dots, from the lowest level to the highest, "000.00.12.H56": 3 digits
 # (level 4), 2 digits (level 3), 2 digits (level 2), then a capital letter and 2 digits (level 1, the ministry or
 # province); zeros where a level is not used. Only this shape is checked: docs/workflow.md "Dossier codes".
-AGENCY_CODE_PATTERN = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
+AGENCY_CODE_PATTERN = re.compile(r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$")
 
 
 def normalise_agency_code(value: object) -> str | None:

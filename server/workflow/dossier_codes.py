@@ -48,7 +48,7 @@ class ParsedCode:
     number: int
 
 
-CODE_PATTERN = re.compile(r"^(?P<agency>[^-\s]{1,32})-(?P<day>\d{6})-(?P<number>\d{4,6})$")
+CODE_PATTERN = re.compile(r"^(?P<agency>[^-\s]{1,32})-(?P<day>[0-9]{6})-(?P<number>[0-9]{4,6})$")
 
 
 def parse_code(code: object) -> ParsedCode | None:
