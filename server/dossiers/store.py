@@ -210,7 +210,8 @@ def applicant_numbers(form: dict[str, Any], values: dict[str, Any]) -> tuple[str
     dossier's form values: its first field of type phone and of type cccd that holds one (an old 9-digit identity
     card number is not a personal identification number)."""
     fields = form.get("fields") or []
-    phones = (normalize_phone(values.get(f["name"])) for f in fields if f.get("type") == "phone")
+    phones = (normalize_phone(value) for value in (values.get(f["name"]) for f in fields if f.get("type") == "phone")
+              if isinstance(value, str))
     numbers = (values.get(f["name"]) for f in fields if f.get("type") == "cccd")
     return (next((phone for phone in phones if phone), None),
             next((n for n in numbers if isinstance(n, str) and PERSONAL_ID.fullmatch(n)), None))

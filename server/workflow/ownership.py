@@ -45,8 +45,8 @@ async def account_with_personal_id(number: str | None) -> int | None:
     """The citizen account the identity provider linked to this number (users.cccd is unique), if any."""
     if not number:
         return None
-    found = await User.filter(cccd=number, role=CITIZEN).values_list("id", flat=True)
-    return int(found[0]) if found else None  # type: ignore[arg-type]  # tortoise's stub says tuples
+    user = await User.filter(cccd=number, role=CITIZEN).only("id").first()
+    return user.id if user else None
 
 
 async def claim(actor: Actor, record: Record, args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
