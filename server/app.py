@@ -20,7 +20,7 @@ from server.attachments import routes as attachments_routes
 from server.catalog import routes as catalog_routes
 from server.documents import routes as documents_routes
 from server.documents import tracking_routes
-from server.dossiers import rating_routes, sync_routes
+from server.dossiers import claim_routes, rating_routes, sync_routes
 from server.dossiers import routes as dossiers_routes
 from server.notify import routes as notify_routes
 from server.statistics import routes as statistics_routes
@@ -46,7 +46,7 @@ API_ROUTES = [
     Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     *accounts_routes.api_routes,
     *catalog_routes.api_routes,
-    *dossiers_routes.api_routes, *sync_routes.api_routes, *rating_routes.api_routes,
+    *dossiers_routes.api_routes, *sync_routes.api_routes, *rating_routes.api_routes, *claim_routes.api_routes,
     *calendar_routes.api_routes, *code_block_routes.api_routes, *workflow_routes.api_routes,
     *notify_routes.api_routes,
     *attachments_routes.api_routes, *reuse_routes.api_routes,

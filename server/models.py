@@ -216,6 +216,13 @@ class Dossier(Model):
     # (server/workflow/register_numbers.py), also for receipts issued offline.
     register_year = fields.SmallIntField(null=True)
     register_number = fields.IntField(null=True)
+    # The applicant's mobile number ("0…") and personal identification number (số định danh cá nhân, 12 digits), as
+    # the form holds them (its first field of type phone and cccd), copied by the Store at every write
+    # (server/dossiers/store.py) so that a walk-in dossier is found by them: linked when the identity provider
+    # asserts that number, and the claim's one-time code goes to that phone (server/dossiers/claims.py). Indexed
+    # (migration 0011).
+    applicant_phone = fields.CharField(max_length=16, null=True)
+    applicant_personal_id = fields.CharField(max_length=12, null=True)
 
     class Meta:
         table = "dossiers"
@@ -522,3 +529,38 @@ class RateWindow(Model):
 
     class Meta:
         table = "rate_windows"
+
+
+class DossierClaim(Model):
+    """A claim of a walk-in dossier by a citizen with its code: a one-time code went by SMS to the phone on the dossier.
+
+    Only the HMAC of the code is kept. Few attempts, a short life (server/dossiers/claims.py, docs/workflow.md).
+    """
+
+    id = fields.CharField(max_length=36, primary_key=True)
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="claims")
+    dossier_id: str
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("motcua.User", related_name="claims")
+    user_id: int
+    code_hash = fields.CharField(max_length=64)
+    attempts = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    confirmed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "dossier_claims"
+
+
+class SmsOutbox(Model):
+    """Text messages waiting for the SMS channel: one row per message, its key makes sending it idempotent."""
+
+    id = fields.BigIntField(primary_key=True)
+    phone = fields.CharField(max_length=16)
+    text = fields.CharField(max_length=480)
+    key = fields.CharField(max_length=128, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "sms_outbox"

@@ -101,6 +101,10 @@ TABLE: list[Row] = [
     Row("GET", "/api/attachments/{attachment}/upload", "401 200 404 200 404 200 200"),
     Row("POST", "/api/attachments/{attachment}/finalize", "401 409 404 409 404 409 409"),
     Row("PATCH", "/api/attachments/{attachment}", "401 400 404 400 404 400 400", {}),
+    # Claiming a walk-in dossier (docs/workflow.md "Desk and field intake"): citizens only; an unknown code or
+    # another account's claim is not found.
+    Row("POST", "/api/claims", "401 404 404 403 403 403 403", {"code": "KHONG-CO-MA-NAY"}),
+    Row("POST", "/api/claims/{uuid}/confirm", "401 404 404 403 403 403 403", {"code": "123456"}),
     # Officers' tools.
     Row("POST", "/api/code-blocks", "401 403 403 200 200 403 403", {"device_id": "dev-{uuid}"}),
     # A unit's identifier code (Decision 20/2020/QĐ-TTg): administrators only, their own unit or below it.
@@ -211,5 +215,5 @@ def test_every_api_route_is_in_the_table(tmp_path):
 def _template(path: str) -> str:
     return (path.split("?")[0].replace("{dossier}", "{id}").replace("TEST.0001", "{code}").replace("{attachment}", "{id}")
             .replace("/999999", "/{id}").replace(f"/units/{VINH_YEN}", "/units/{code}")
-            .replace(f"/units/{VIET_TRI}", "/units/{code}"))
+            .replace(f"/units/{VIET_TRI}", "/units/{code}").replace("/claims/{uuid}", "/claims/{id}"))
 

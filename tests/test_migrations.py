@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
@@ -50,3 +51,45 @@ def test_0003_renames_receipts_to_outcomes_and_keeps_rows(fresh_database):
     assert rows == [{"mutation_id": "m-1", "seq": 1, "status": "applied", "result": {"status": "applied"}},
                     {"mutation_id": "m-2", "seq": 2, "status": "applied", "result": {}}]
     assert tables == [{"n": 2}]
+
+
+def test_0011_fills_the_applicants_numbers_of_existing_dossiers(fresh_database):
+    """Walk-in dossiers taken before 0011 are found by their citizen's phone and personal id too."""
+    config = {"connections": {"default": fresh_database()}, "apps": APPS}
+    form = {"form": {"fields": [{"name": "ho_ten", "type": "text"}, {"name": "dien_thoai", "type": "phone"},
+                                {"name": "so_dinh_danh", "type": "cccd"}]}}
+    filled = '{"ho_ten": "An", "dien_thoai": "+84 912 345 678", "so_dinh_danh": "026301123456"}'
+    old_card = '{"ho_ten": "Bình", "dien_thoai": "12345", "so_dinh_danh": "026301123"}'
+
+    async def upgrade() -> list[tuple]:
+        await migrate(config=config, app_labels=["motcua"], target="motcua.0009_oidc_personal_id")
+        await Tortoise.init(config=config)
+        try:
+            connection = get_connection("default")
+            await connection.execute_script(
+                "INSERT INTO procedures (code, name, name_folded, field, level, processing_unit, online, on_the_spot, "
+                "current_version) VALUES ('T.1', 'Thủ tục', 'thu tuc', 'Hộ tịch', 'commune', 'working_days', "
+                "'none', FALSE, 1)")
+            procedure = (await connection.execute_query_dict("SELECT id FROM procedures"))[0]["id"]
+            await connection.execute_query(
+                "INSERT INTO procedure_versions (procedure_id, version, effective_from, content, content_hash, "
+                f"imported_at) VALUES ({procedure}, 1, '2025-07-01', '{json.dumps(form)}', 'h', CURRENT_TIMESTAMP)")
+            version = (await connection.execute_query_dict("SELECT id FROM procedure_versions"))[0]["id"]
+            for dossier_id, data in (("d-1", filled), ("d-2", old_card)):
+                await connection.execute_query(
+                    "INSERT INTO dossiers (id, procedure_version_id, status, channel, data, version, created_at, "
+                    "updated_at, code_provisional, postal_submit, postal_return, postal_consignment, returned_to) "
+                    f"VALUES ('{dossier_id}', {version}, 1, 'direct', '{data}', 1, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP, FALSE, FALSE, FALSE, '', '')")
+        finally:
+            await Tortoise.close_connections()
+        await migrate(config=config, app_labels=["motcua"])
+        await Tortoise.init(config=config)
+        try:
+            rows = await get_connection("default").execute_query_dict(
+                "SELECT id, applicant_phone, applicant_personal_id FROM dossiers ORDER BY id")
+        finally:
+            await Tortoise.close_connections()
+        return [(row["id"], row["applicant_phone"], row["applicant_personal_id"]) for row in rows]
+
+    assert asyncio.run(upgrade()) == [("d-1", "0912345678", "026301123456"), ("d-2", None, None)]

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dossier.create": frozenset({CITIZEN, INTAKE}),
     "dossier.read": frozenset({CITIZEN, *OFFICER_ROLES}),
     "dossier.own": frozenset({CITIZEN}),  # rate it, reuse one's verified pages in it, reorder its pages
+    # Take a walk-in dossier nobody owns as one's own, with proof (server/workflow/ownership.py, dossiers/claims.py).
+    "dossier.claim": frozenset({CITIZEN}),
     "dossier.act": frozenset({INTAKE, SPECIALIST, LEADER}),  # take an officer's step (server/workflow/policy.py)
     "dossier.attach_result": frozenset({INTAKE, SPECIALIST, LEADER}),
     "officer.area": frozenset(OFFICER_ROLES),
@@ -57,8 +59,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 #   owner     its owner
 #   unit      an officer of the unit that received it or of the unit handling it (`units_of`)
 #   handling  an officer of the unit handling it now (`acting_unit`): after a transfer, not the receiving unit
+#   unowned   nobody: a filed dossier with no owner account (taken at the desk or in the field)
 RELATIONS: dict[str, str] = {
     "dossier.own": "owner",
+    "dossier.claim": "unowned",
     "dossier.act": "unit",
     "dossier.receive": "unit",
     "dossier.process": "unit",
@@ -96,6 +100,16 @@ def actor_for(user: User) -> Actor:
     """The sync protocol's view of a signed-in user (sync/model.py): who, which role, which scopes."""
     return Actor(user_id=str(user.id), role=user.role, scopes=frozenset(scopes(user)),
                  unit_id=str(user.unit_id) if user.unit_id else None)
+
+
+def claimant(user: User, dossier: Dossier | Record | Mapping[str, Any]) -> Actor:
+    """The actor of one `claim` mutation (server/workflow/changes.py): the citizen, who may not read the unowned
+    dossier yet, reaching it for that one step; the Policy then decides on the proof (server/workflow/ownership.py).
+    Anyone else, or an owned dossier, gets the user's own actor, which cannot reach it."""
+    actor = actor_for(user)
+    if not allowed(user, "dossier.claim", dossier):
+        return actor
+    return Actor(user_id=actor.user_id, role=actor.role, scopes=actor.scopes | readers(dossier), unit_id=actor.unit_id)
 
 
 # -- the dossier ----------------------------------------------------------------------------------------------
@@ -163,6 +177,8 @@ def allowed(actor: User | Actor | None, action: str,
         return bool(scopes(actor) & readers(dossier))
     if relation == "owner":
         return _str(_field(dossier, "owner_id")) == _user_id(actor)
+    if relation == "unowned":
+        return _str(_field(dossier, "owner_id")) is None and int(_field(dossier, "status")) != DRAFT
     unit = _unit_id(actor)
     if relation == "unit":
         return unit is not None and unit in units_of(dossier)

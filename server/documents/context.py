@@ -29,6 +29,7 @@ ACTION_NAMES: dict[str, str] = {
     "return": "Trả kết quả", "apologise": "Xin lỗi, hẹn lại ngày trả",
     "assign": "Giao xử lý", "forward": "Chuyển hồ sơ (liên thông)", "record_postal": "Ghi nhận bưu gửi",
     "send_supplement": "Công dân gửi bổ sung hồ sơ",
+    "claim": "Công dân nhận hồ sơ vào tài khoản",  # a walk-in dossier linked to its citizen (workflow/ownership.py)
 }
 
 CHANNEL_NAMES = {"online": "Trực tuyến", "direct": "Trực tiếp", "postal": "Bưu chính công ích",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from decimal import Decimal
@@ -21,6 +22,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from server.db.sql import Params, is_postgres, param
+from server.vietnamese import normalize_phone
 from server.models import (
     AdministrativeUnit,
     Attachment,
@@ -41,6 +43,7 @@ from sync.protocol import Mutation
 
 FORM_PREFIX = "form."
 COUNTER = "changes"
+PERSONAL_ID = re.compile(r"[0-9]{12}")  # số định danh cá nhân: 12 digits (docs/domain.md)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -202,12 +205,31 @@ async def dossier_record(dossier: Dossier) -> Record:
                   access.dossier_scopes(dossier))  # who reads it: server/accounts/access.py
 
 
+def applicant_numbers(form: dict[str, Any], values: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The applicant's mobile number ("0…") and 12-digit personal identification number (số định danh cá nhân) in a
+    dossier's form values: its first field of type phone and of type cccd that holds one (an old 9-digit identity
+    card number is not a personal identification number)."""
+    fields = form.get("fields") or []
+    phones = (normalize_phone(value) for value in (values.get(f["name"]) for f in fields if f.get("type") == "phone")
+              if isinstance(value, str))
+    numbers = (values.get(f["name"]) for f in fields if f.get("type") == "cccd")
+    return (next((phone for phone in phones if phone), None),
+            next((n for n in numbers if isinstance(n, str) and PERSONAL_ID.fullmatch(n)), None))
+
+
 async def save_dossier_record(record: Record, *, new: bool = False) -> None:
     data = record.data
     form = {name[len(FORM_PREFIX):]: value for name, value in data.items()
             if name.startswith(FORM_PREFIX) and value is not None}
+    version_id = await procedure_version_id(data["procedure_code"], data["procedure_version"])
+    # Copied from the form at every write, so the columns never disagree with it (docs/workflow.md "Desk and field
+    # intake"): the dossier is found by them when its citizen signs in or claims it (server/dossiers/claims.py).
+    phone, personal_id = applicant_numbers((await procedure_version(version_id))[2].get("form") or {}, form) \
+        if version_id else (None, None)
     values = {
-        "procedure_version_id": await procedure_version_id(data["procedure_code"], data["procedure_version"]),
+        "procedure_version_id": version_id,
+        "applicant_phone": phone,
+        "applicant_personal_id": personal_id,
         "owner_id": data.get("owner_id"),
         "unit_id": data.get("unit_id"),
         "created_by_id": data.get("created_by"),

@@ -18,6 +18,7 @@ from server.accounts import oidc
 from server.web import rate_limits
 from server.accounts.routes import client_address
 from server.catalog.procedures import LEVELS, current_version, search_procedures
+from server.dossiers import claims as dossier_claims
 from server.dossiers.records import STATUS_NAMES, dossiers_for
 from server.dossiers.status import CITIZEN_NAMES
 from server.dossiers.status import DossierStatus
@@ -150,6 +151,9 @@ async def oidc_callback(request: Request) -> Response:
         user = await oidc.account_for(settings.oidc, claims)
     except ApiError as error:
         return await _oidc_refused(request, error)
+    # The desk and field dossiers carrying the number the provider asserted become this citizen's, also those taken
+    # since the last sign-in (server/dossiers/claims.py; docs/workflow.md "Desk and field intake").
+    await dossier_claims.link_by_personal_id(user)
     response = RedirectResponse(_safe_next(flow.get("next")) or "/app", status_code=303)
     response.delete_cookie(oidc.FLOW_COOKIE, path=oidc.COOKIE_PATH, httponly=True, samesite="lax")
     response.set_cookie(oidc.ID_TOKEN_COOKIE, token["id_token"], max_age=SESSION_MAX_AGE, httponly=True,

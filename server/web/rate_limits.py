@@ -52,6 +52,12 @@ DEFAULT_LIMITS: dict[str, dict[str, Rule]] = {
     "track": {ACCOUNT: Rule(10, 600), DEVICE: Rule(30, 60), ADDRESS: Rule(600, 60)},
     # Sync rounds: the app syncs when it regains a signal and every few minutes; a backlog takes a few rounds.
     "sync": {ACCOUNT: Rule(240, 60), DEVICE: Rule(120, 60), ADDRESS: Rule(12000, 60)},
+    # Claiming a walk-in dossier by its code (server/dossiers/claims.py): each request sends an SMS, so few per
+    # account an hour, and at most 3 codes an hour to one dossier's phone (the "account" of claim_dossier is the
+    # dossier); entering the one-time code: few tries per account (each code also allows only 5).
+    "claim": {ACCOUNT: Rule(5, 3600), DEVICE: Rule(10, 3600), ADDRESS: Rule(300, 3600)},
+    "claim_dossier": {ACCOUNT: Rule(3, 3600)},
+    "claim_confirm": {ACCOUNT: Rule(10, 600), DEVICE: Rule(20, 600), ADDRESS: Rule(600, 600)},
 }
 
 CLEANUP_CHANCE = 0.001  # now and then, delete ended windows so the table stays small

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
-from server.accounts.access import actor_for
+from server.accounts.access import actor_for, claimant
 from server.dossiers.store import TortoiseStore, attachment_record
 from server.models import Attachment, Dossier, User
 from server.workflow.policy import DossierPolicy
@@ -67,6 +67,19 @@ async def apply(user: User, mutations: Sequence[Mutation], *, commune_codes: set
                 raise Refused(outcome)
             outcomes.append(outcome)
     return outcomes
+
+
+async def claim(user: User, dossier: Dossier, proof: Mapping[str, Any]) -> dict[str, Any]:
+    """Make a walk-in dossier `user`'s (the `claim` step, server/workflow/ownership.py) with `proof`: through the
+    apply step, as the claimant (accounts/access.py `claimant`), so the change log, the event and the new owner's
+    next pull come as for any step. Raises :class:`Refused` when the Policy says no."""
+    store = TortoiseStore()
+    applier = Applier(store, DossierPolicy(set()), claimant(user, dossier), "", _now)
+    async with store.transaction():
+        outcome = await applier.apply(command(dossier.id, "claim", proof))
+        if outcome["status"] == "rejected":
+            raise Refused(outcome)
+    return outcome
 
 
 async def attachment_written(attachment: Attachment, dossier: Dossier) -> int:

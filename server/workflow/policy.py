@@ -13,6 +13,7 @@ from typing import Any, Mapping, Sequence, cast
 from server.models import (CITIZEN, INTAKE, LEADER, SPECIALIST, AdministrativeUnit, Attachment, DossierEvent,
                            Procedure)
 from server.workflow import assignment
+from server.workflow import ownership
 from server.workflow import deadlines
 from server.workflow import postal
 from server.workflow import transfer
@@ -22,7 +23,7 @@ from server.accounts import access
 from server.notify.notices import notify_for_event
 from server.dossiers.status import EDITABLE_BY_CITIZEN, EDITABLE_BY_OFFICER, OPEN
 from server.dossiers.status import DossierStatus as S
-from server.dossiers.store import FORM_PREFIX, dossier_event, procedure_by_code, procedure_version, procedure_version_id, unit_in_force
+from server.dossiers.store import FORM_PREFIX, PERSONAL_ID, dossier_event, procedure_by_code, procedure_version, procedure_version_id, unit_in_force
 from sync.model import Actor, Record
 from sync.policy import Rejection
 from sync.protocol import Mutation
@@ -195,6 +196,13 @@ def _walk_in_contact(form: Mapping[str, Any], values: Mapping[str, Any]) -> Reje
         if names and not any(values.get(FORM_PREFIX + name) for name in names):
             return _no("contact_required", f"Hãy ghi {vi} của người nộp hồ sơ.",
                        f"Record the applicant's {en}.")
+        if kind == "cccd" and names and not any(PERSONAL_ID.fullmatch(str(values.get(FORM_PREFIX + name) or ""))
+                                                for name in names):
+            # An old 9-digit identity card number does not link the dossier to its citizen's account.
+            return _no("personal_id_required", "Hãy ghi số định danh cá nhân (12 chữ số, in trên thẻ căn cước) của "
+                       "người nộp hồ sơ, không ghi số chứng minh nhân dân 9 chữ số.",
+                       "Record the applicant's 12-digit personal identification number, not a 9-digit identity card "
+                       "number.")
     return None
 
 
@@ -293,6 +301,10 @@ class DossierPolicy:
             missing = _walk_in_contact(form, values)
             if missing is not None:
                 return missing
+            # The citizen already has an account linked to that number by the identity provider: the dossier is
+            # theirs from the start (docs/workflow.md "Desk and field intake").
+            added["owner_id"] = await ownership.account_with_personal_id(
+                await ownership.personal_id_of(Record("dossier", entity_id, 0, {**values, **added})))
         if actor.role == INTAKE and FIELD_INTAKE_FIELDS & set(values):
             # The officer checked the dossier and found it complete: received on the spot, with the receipt time the
             # device states, its code and its appointment (server/workflow/deadlines.py). Without them the dossier
@@ -331,7 +343,8 @@ class DossierPolicy:
                        "is requested.")
         # A walk-in or field dossier has no owner to answer a supplement request: the citizen brings the missing
         # papers back to the desk, and the officer writes the corrections into the form.
-        walk_in_supplement = status == SUPPLEMENT and record.data.get("owner_id") is None
+        # Still so once its citizen claimed it (server/workflow/ownership.py): an officer filed it, not its owner.
+        walk_in_supplement = status == SUPPLEMENT and record.data.get("created_by") != record.data.get("owner_id")
         if is_unit_officer(actor, record) and (status in OFFICER_EDITABLE or walk_in_supplement):
             return assignment.check_officer_step(actor, record, None)
         return _no("not_editable", "Không sửa được hồ sơ này ở trạng thái hiện tại.",
@@ -339,6 +352,8 @@ class DossierPolicy:
 
     async def apply_command(self, actor: Actor, record: Record, command: str,
                             args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
+        if command == ownership.CLAIM:  # a walk-in dossier becomes a citizen's, on proof (server/workflow/ownership.py)
+            return await ownership.claim(actor, record, args)
         status = record.data["status"]
         step = STEPS.get((command, status))
         if step is None:
@@ -483,7 +498,7 @@ class DossierPolicy:
             if mutation.command == "return" and after.data.get("returned_to"):
                 note = f"Người nhận kết quả: {after.data['returned_to']}"  # the hand-over (phiếu kiểm soát)
             await record_event(actor, before, after, mutation.command or "", note)
-            if mutation.command == "forward":
+            if mutation.command in ("forward", ownership.CLAIM):  # new readers: the unit, or the new owner
                 await transfer.announce_attachments(store, after)
         elif before is None:
             await record_event(actor, None, after, "create", None)

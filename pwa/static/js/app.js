@@ -13,6 +13,7 @@ import { OFFICER_ROLES, prepareOfficer, savedUser } from "./officer.js";
 import { describeChanges, showOutbox, waitingCount } from "./outbox-view.js";
 import { clearPages, pagesChanged } from "./attachments.js";
 import { showSignin, showSignup } from "./signin.js";
+import { showClaim } from "./claim.js";
 import { events as syncEvents, requestSync, resetBackoff, restoreSession, session, status as sync } from "./sync.js";
 import { resetUploadBackoff, uploadPages } from "./upload.js";
 import { loadWorkflow, refreshWorkflow } from "./workflow.js";
@@ -68,13 +69,15 @@ async function drawHeader() {
   $("#account").setAttribute("aria-label", t("menu"));
   // The menu is drawn again only when what it holds changes: a sync round must not take the focus out of it.
   const officers = await officerLinks();
-  const holds = JSON.stringify([officers.map((link) => link.id), Boolean(sync.user), lang]);
+  const holds = JSON.stringify([officers.map((link) => link.id), Boolean(sync.user), sync.user && sync.user.role, lang]);
   if ($("#account").dataset.holds === holds) return;
   $("#account").dataset.holds = holds;
   // The officers' links come first, as they did in the old header's row.
   $("#account").replaceChildren(
     ...officers,
     h("a", { href: "#/", id: "nav-home" }, t("my_dossiers")),
+    // A citizen takes a dossier filed for them at the desk or in the field (claim.js).
+    ...(sync.user && sync.user.role === "citizen" ? [h("a", { href: "#/claim", id: "nav-claim" }, t("claim_menu"))] : []),
     h("a", { href: "#/outbox", id: "nav-outbox" }, t("outbox")),
     h("a", { href: "/track", id: "nav-track" }, t("track")),
     ...(sync.user ? [h("button", { type: "button", class: "link", id: "signout", onclick: signOut }, t("signout"))]
@@ -187,6 +190,7 @@ async function route() {
   else if (kind === "d") await showDossier(screen(), arg);
   else if (kind === "signin") showSignin(screen());
   else if (kind === "signup") showSignup(screen());
+  else if (kind === "claim") showClaim(screen());
   else if (kind === "outbox") await showOutbox(screen());
   else if (kind === "inbox") { const gen = routeGen; paint(gen, ...(await inboxView(() => { if (gen === routeGen) route(); }))); }
   else if (kind === "queue") await (await officerScreens()).queueView(routeGen, paint, sync.user);

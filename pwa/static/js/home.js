@@ -9,6 +9,7 @@ import { deleteDraft, startDraft } from "./outbox.js";
 import { deletePagesOf } from "./attachments.js";
 import { trackLink } from "./supplement.js";
 import { search } from "./search.js";
+import { status as syncStatus } from "./sync.js";
 import { citizenStatusName, S } from "./workflow.js";
 
 const SEARCH_SHOWN = 50;
@@ -37,7 +38,7 @@ export async function showHome(screen) {
   // After the awaits: a query typed meanwhile into the screen this one replaces is the one listed.
   draw();
   if (!screen.paint(
-    h("h1", {}, t("my_dossiers")), dossiers, warning, trackLink(),
+    h("h1", {}, t("my_dossiers")), dossiers, warning, trackLink(), claimLink(),
     h("h2", {}, t("catalog")),
     h("form", { class: "search", role: "search", onsubmit: (e) => e.preventDefault() },
       h("label", { for: "q" }, t("search")),
@@ -49,6 +50,13 @@ export async function showHome(screen) {
         fields.map((name) => h("option", { value: name, selected: name === field }, name))) : null),
     count, list)) return;
   screen.onRedraw(drawDossiers);
+}
+
+// A signed-in citizen whose dossier was filed at the desk or in the field takes it as their own (claim.js).
+function claimLink() {
+  const user = syncStatus.user;
+  if (!user || user.role !== "citizen") return null;
+  return h("p", {}, h("a", { href: "#/claim", id: "home-claim" }, t("claim_menu")));
 }
 
 const deleteArmed = new Set(); // drafts whose Xoá was tapped once

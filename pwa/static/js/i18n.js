@@ -25,6 +25,29 @@ const STRINGS = {
   catalog_empty: ["Chưa tải được danh mục thủ tục. Hãy mở ứng dụng khi có mạng một lần.",
     "The catalog is not on this phone yet. Open the app once with a connection."],
   my_dossiers: ["Hồ sơ của tôi", "My dossiers"],
+  // Claiming a dossier filed at the desk or in the field (claim.js).
+  claim_menu: ["Nhận hồ sơ nộp tại bộ phận một cửa", "Claim a dossier filed at the desk"],
+  claim_title: ["Nhận hồ sơ nộp tại bộ phận một cửa", "Claim a dossier filed at the desk"],
+  claim_intro: ["Ông/Bà đã nộp hồ sơ trực tiếp tại bộ phận một cửa hoặc với cán bộ lưu động? Nhập mã hồ sơ in trên "
+    + "giấy tiếp nhận để hồ sơ hiện trong mục “Hồ sơ của tôi”. Mã xác nhận sẽ được gửi bằng tin nhắn đến số điện "
+    + "thoại ghi trên hồ sơ.", "Filed a dossier at the desk or with a field officer? Enter the dossier code from the "
+    + "receipt to see it in My dossiers. A code will be sent by SMS to the phone number on the dossier."],
+  claim_code: ["Mã hồ sơ (trên giấy tiếp nhận)", "Dossier code (on the receipt)"],
+  claim_code_hint: ["Ví dụ: 000.00.01.H57-250705-0001", "e.g. 000.00.01.H57-250705-0001"],
+  claim_send: ["Gửi mã xác nhận", "Send the code"],
+  claim_sent: ["Mã xác nhận đã gửi đến số điện thoại {p}. Ông/Bà nhập mã gồm 6 chữ số trong tin nhắn (mã dùng "
+    + "trong 10 phút).", "A code was sent to the phone number ending {p}. Enter the 6 digits from the message "
+    + "(valid 10 minutes)."],
+  claim_otp: ["Mã xác nhận (6 chữ số)", "Code (6 digits)"],
+  claim_confirm: ["Xác nhận", "Confirm"],
+  claim_again: ["Gửi lại mã", "Send a new code"],
+  claim_done: ["Hồ sơ {c} đã được thêm vào mục “Hồ sơ của tôi”.", "Dossier {c} was added to My dossiers."],
+  claim_failed: ["Chưa nhận được hồ sơ. Xin Ông/Bà thử lại.", "The dossier could not be claimed. Try again."],
+  claim_offline: ["Cần có mạng để nhận hồ sơ. Xin Ông/Bà thử lại khi có sóng.",
+    "A connection is needed to claim a dossier. Try again when online."],
+  claim_signin: ["Xin Ông/Bà đăng nhập tài khoản công dân trước khi nhận hồ sơ.",
+    "Sign in with a citizen account before claiming a dossier."],
+  back_home: ["‹ Hồ sơ của tôi", "‹ My dossiers"],
   no_dossiers: ["Chưa có hồ sơ nào trên máy này.", "No dossiers on this phone yet."],
   resume: ["Tiếp tục", "Continue"],
   open: ["Xem", "Open"],
