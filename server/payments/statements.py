@@ -198,7 +198,7 @@ def read_camt053(data: bytes) -> list[Line]:
                              "phép). Hãy xuất lại sao kê camt.053 từ ngân hàng.",
                              f"Unreadable XML (malformed, or a forbidden DTD or entity): {error}.") from None
     if _local(root) != "Document" or not _all(root, "BkToCstmrStmt"):
-        raise StatementError("Tệp XML không phải sao kê ISO 20022 camt.053 (BkToCstmrStmt).",
+        raise StatementError("Tệp XML không phải sao kê tài khoản dạng camt.053; hãy xuất lại sao kê từ ngân hàng.",
                              "The XML is not an ISO 20022 camt.053 statement (BkToCstmrStmt).")
     lines: list[Line] = []
     for entry in _all(root, "Ntry"):
