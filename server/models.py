@@ -573,3 +573,24 @@ class StatementLine(Model):
     class Meta:
         table = "statement_lines"
         unique_together = (("unit", "key"),)
+
+
+class PaymentOrder(Model):
+    """A payment started at a gateway (server/payments/online.py): the order reference sent to it (vnp_TxnRef), the
+    amount, and what its verified notification said. `status`: pending, paid (a verified notification of success
+    recorded the payment), failed (the gateway reported a failure), unapplied (paid at the gateway, but the dossier
+    no longer awaited payment: for an officer)."""
+
+    id = fields.IntField(primary_key=True)
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="payment_orders")
+    dossier_id: str
+    provider = fields.CharField(max_length=16)
+    txn_ref = fields.CharField(max_length=40, unique=True)
+    amount_vnd = fields.BigIntField()
+    status = fields.CharField(max_length=16, default="pending")
+    transaction_no = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    confirmed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "payment_orders"

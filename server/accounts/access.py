@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Import the unit's bank statement and read the transfers left to resolve (docs/payments.md): the one-stop desk
     # and the leader of that unit only (an officer's own unit: UnitTree of that unit alone).
     "payment.reconcile": frozenset({INTAKE, LEADER}),
+    # A payment gateway's notification and the citizen's return from it: no session; the signature decides.
+    "payment.notify": frozenset({ANONYMOUS, CITIZEN, *OFFICER_ROLES}),
 }
 
 # action → how the actor must relate to the dossier, when one is given (default "reader"):

@@ -1,6 +1,7 @@
 """Payments (docs/payments.md): the fee fixed on the dossier when payment is requested (amount, VietQR text), the
-payment recorded (when, channel, reference), each unit's collection account, and the bank statement lines imported
-for reconciliation (one row per line and unit, unique by its key: importing a statement twice changes nothing).
+payment recorded (when, channel, reference), each unit's collection account, the bank statement lines imported for
+reconciliation (one row per line and unit, unique by its key: importing a statement twice changes nothing), and the
+orders started at a payment gateway (unique by the reference sent to it).
 
 New columns and tables only (AddField / CreateModel): no table is rebuilt, so no foreign key is broken on SQLite.
 Numbered 0012 for the payments branch; it follows 0009 on main (re-point `dependencies` at 0011 when 0010/0011 land).
@@ -28,6 +29,22 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={'table': 'collection_accounts', 'app': 'motcua', 'pk_attr': 'id', 'table_description': "A unit's collection account (tài khoản thu phí, lệ phí) that citizens transfer fees to (docs/payments.md)."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PaymentOrder',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('dossier', fields.ForeignKeyField('motcua.Dossier', source_field='dossier_id', db_constraint=True, to_field='id', related_name='payment_orders', on_delete=OnDelete.CASCADE)),
+                ('provider', fields.CharField(max_length=16)),
+                ('txn_ref', fields.CharField(unique=True, max_length=40)),
+                ('amount_vnd', fields.BigIntField()),
+                ('status', fields.CharField(default='pending', max_length=16)),
+                ('transaction_no', fields.CharField(default='', max_length=64)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('confirmed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'payment_orders', 'app': 'motcua', 'pk_attr': 'id', 'table_description': 'A payment started at a gateway (server/payments/online.py): the order reference sent to it (vnp_TxnRef), the'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -18,13 +18,13 @@ from typing import Any, Mapping
 
 from server.catalog.fees import fee_for
 from server.dossiers.store import procedure_version, procedure_version_id
-from server.models import Attachment, CollectionAccount, StatementLine
+from server.models import Attachment, CollectionAccount, PaymentOrder, StatementLine
 from server.payments.vietqr import CollectionAccount as Account
 from server.payments.vietqr import payload
 from sync.model import Record
 from sync.policy import Rejection
 
-CHANNELS = ("cash", "transfer")  # the ways a payment is recorded today (a gateway will add "gateway")
+CHANNELS = ("cash", "transfer", "gateway")  # at the desk, a matched statement line, a gateway's verified notification
 MAX_AMOUNT = 10 ** 12  # a sanity bound: no fee of a public service comes near a trillion đồng
 
 
@@ -85,8 +85,8 @@ async def record_payment(record: Record, args: Mapping[str, Any]) -> Rejection |
     statement line matched to this dossier (server/payments/reconcile.py), so no device can claim one."""
     channel = args.get("channel", "cash")
     if channel not in CHANNELS:
-        return _no("invalid_payment_channel", "Hình thức nộp phí không hợp lệ: tiền mặt (cash) hoặc chuyển khoản "
-                   "(transfer).", "Unknown payment channel: cash or transfer.")
+        return _no("invalid_payment_channel", "Hình thức nộp phí không hợp lệ: tiền mặt (cash), chuyển khoản "
+                   "(transfer) hoặc cổng thanh toán (gateway).", "Unknown payment channel: cash, transfer or gateway.")
     reference = args.get("reference") or ""
     if not isinstance(reference, str) or len(reference) > 128:
         return _no("invalid_reference", "Số biên lai hoặc mã giao dịch tối đa 128 ký tự.",
@@ -101,4 +101,17 @@ async def record_payment(record: Record, args: Mapping[str, Any]) -> Rejection |
                        "No bank statement line is matched to this dossier: import the unit's statement, or "
                        "record a cash payment.")
         reference = line.reference or f"sao kê {line.booked_on.isoformat()} #{line.id}"
+    if channel == "gateway":
+        # Only an order the gateway's verified notification marked paid, for this dossier and this fee, started
+        # after the fee was fixed (an older order cannot pay a later request) (server/payments/online.py).
+        order_id = args.get("gateway_order")
+        order = await PaymentOrder.get_or_none(id=order_id, dossier_id=record.id, status="paid") \
+            if isinstance(order_id, int) and not isinstance(order_id, bool) else None
+        fixed_at = record.data.get("fee_fixed_at")
+        if order is None or order.amount_vnd != record.data.get("fee_amount_vnd") or (
+                fixed_at and order.created_at < datetime.fromisoformat(fixed_at)):
+            return _no("gateway_not_confirmed", "Cổng thanh toán chưa xác nhận khoản nộp này; hồ sơ được cập nhật "
+                       "khi có xác nhận.", "The payment gateway has not confirmed this payment; the dossier is "
+                       "updated when it does.")
+        reference = f"{order.provider} {order.transaction_no or order.txn_ref}"
     return {"paid_at": _now(), "payment_channel": channel, "payment_reference": reference.strip() or None}

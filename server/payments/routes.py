@@ -6,12 +6,17 @@
 - POST /api/units/{code}/statements: import a bank statement (CSV or camt.053 XML, the raw file as the body).
 - GET /api/units/{code}/payments: the statement lines left for an officer (partial, overpaid, duplicate, unmatched,
   refused). The last two: the one-stop desk and the leader of that unit only.
+- POST /api/dossiers/{id}/payment/gateway: the owner starts paying at the gateway: {url} to send the browser to.
+- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; the only way a gateway
+  payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY, sent on to the app.
 """
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from datetime import datetime, timezone
+
+from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
 from server.accounts import access
@@ -19,8 +24,10 @@ from server.catalog.fees import fee_text
 from server.catalog.routes import unit_tree
 from server.documents.qr import qr_svg
 from server.dossiers.store import dossier_record
-from server.models import AdministrativeUnit, CollectionAccount, Dossier, User
+from server.models import AdministrativeUnit, CollectionAccount, Dossier, PaymentOrder, User
+from server.payments import online
 from server.payments.obligation import quote
+from server.payments.vnpay import Vnpay
 from server.payments.reconcile import import_lines, waiting_lines
 from server.payments.statements import StatementError, read_statement
 from server.payments.vietqr import ACCOUNT_PATTERN, BIN_PATTERN
@@ -111,9 +118,70 @@ async def get_waiting(request: Request, user: User) -> JSONResponse:
     return JSONResponse({"items": await waiting_lines(unit)})
 
 
+def _gateway(request: Request) -> Vnpay:
+    settings = request.app.state.settings.vnpay
+    if settings is None:
+        raise ApiError(409, "gateway_not_configured", "Chưa có cổng thanh toán trực tuyến; Ông/Bà chuyển khoản bằng "
+                       "mã VietQR hoặc nộp tại bộ phận một cửa.",
+                       "No online payment gateway is set up: pay by VietQR transfer or at the desk.")
+    return Vnpay(settings)
+
+
+@requires("dossier.own")
+async def post_gateway_order(request: Request, user: User) -> JSONResponse:
+    dossier_id = request.path_params["id"]
+    dossier = await Dossier.get_or_none(id=dossier_id) if len(dossier_id) <= 36 else None
+    if dossier is None or not access.allowed(user, "dossier.read", dossier):
+        raise _not_found()
+    if not access.allowed(user, "dossier.own", dossier):
+        raise ApiError(403, "forbidden", "Chỉ người nộp hồ sơ thanh toán trực tuyến được.",
+                       "Only the applicant pays online.")
+    if dossier.status != 6 or not dossier.fee_amount_vnd or dossier.paid_at is not None:
+        raise ApiError(409, "nothing_to_pay", "Hồ sơ này không có khoản phí nào đang chờ nộp.",
+                       "This dossier has no fee waiting to be paid.")
+    gateway = _gateway(request)
+    _, order = await online.start_order(dossier, gateway.name)
+    base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")  # the address citizens use
+    return_url = base + "/api/payments/vnpay/return"
+    client = request.client.host if request.client else ""
+    return JSONResponse({"url": gateway.pay_url(order, return_url, client, datetime.now(timezone.utc)),
+                         "txn_ref": order.txn_ref}, status_code=201)
+
+
+def _params(request: Request) -> dict[str, str]:
+    params = {name: value for name, value in request.query_params.items() if name.startswith("vnp_")}
+    if len(params) > 40 or any(len(value) > 1000 for value in params.values()):
+        return {}
+    return params
+
+
+@requires("payment.notify")
+async def vnpay_ipn(request: Request, user: User | None) -> JSONResponse:
+    """Always 200 with VNPAY's {RspCode, Message}: the gateway retries on anything else."""
+    notification = _gateway(request).verify(_params(request))
+    code = online.BAD_SIGNATURE if notification is None else await online.notified(notification)
+    return JSONResponse({"RspCode": code, "Message": online.MESSAGES[code]})
+
+
+@requires("payment.notify")
+async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
+    """Back to the dossier in the app. Nothing is recorded here: only the notification pays (a return can be
+    forged or replayed by a browser, and may come before the notification)."""
+    notification = _gateway(request).verify(_params(request))
+    if notification is None:
+        raise ApiError(400, "invalid_signature", "Đường dẫn trả về từ cổng thanh toán không hợp lệ. Ông/Bà mở lại "
+                       "hồ sơ trong ứng dụng để xem tình trạng nộp phí.",
+                       "The link back from the payment gateway is not valid: open the dossier in the app.")
+    order = await PaymentOrder.get_or_none(txn_ref=notification.txn_ref[:40])
+    return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
+
+
 api_routes = [  # under /api
     Route("/dossiers/{id}/payment", get_payment, methods=["GET"]),
     Route("/units/{code}/collection-account", put_collection_account, methods=["PUT"]),
     Route("/units/{code}/statements", post_statement, methods=["POST"]),
     Route("/units/{code}/payments", get_waiting, methods=["GET"]),
+    Route("/dossiers/{id}/payment/gateway", post_gateway_order, methods=["POST"]),
+    Route("/payments/vnpay/ipn", vnpay_ipn, methods=["GET"]),
+    Route("/payments/vnpay/return", vnpay_return, methods=["GET"]),
 ]
