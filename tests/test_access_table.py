@@ -119,6 +119,10 @@ TABLE: list[Row] = [
     Row("GET", f"/api/units/{VINH_YEN}/payments", "401 403 403 200 403 200 403"),
     Row("GET", f"/api/units/{VIET_TRI}/payments", "401 403 403 403 200 403 403",
         note="the other commune's desk reads its own"),
+    Row("POST", "/api/dossiers/{dossier}/payment/gateway", "401 409 404 403 403 403 403",
+        note="the owner only; this dossier owes nothing yet (409)"),
+    Row("GET", "/api/payments/vnpay/ipn", "409 409 409 409 409 409 409", note="no gateway configured here"),
+    Row("GET", "/api/payments/vnpay/return", "409 409 409 409 409 409 409", note="no gateway configured here"),
     Row("GET", "/api/statistics", "401 403 403 403 403 200 200"),
     # Pages guarded by role (a page answers a stranger with the sign-in page).
     Row("GET", "/officer", "303 403 403 200 200 200 200"),
