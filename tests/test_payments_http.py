@@ -118,6 +118,10 @@ def test_cash_at_the_desk(server, officers, account):
     assert command(officers["intake"], dossier_id, "payment_done", reference="BL-0042")["status"] == "applied"
     shown = phone.api.get(f"/api/dossiers/{dossier_id}/payment").json()
     assert (shown["channel"], shown["reference"]) == ("cash", "BL-0042") and shown["paid_at"]
+    # The citizen is told what to pay and that it arrived (server/notify/notices.py).
+    notices = {n["kind"]: n for n in phone.api.get("/api/notices").json()["items"]}
+    assert "Số tiền: 15.000 đ." in notices["payment"]["body"] and "VietQR" in notices["payment"]["body"]
+    assert notices["paid"]["body"].startswith("Cơ quan đã nhận khoản phí, lệ phí 15.000 đ của hồ sơ")
 
 
 def test_statement_import_matches_and_lists_the_rest(server, officers, account):
