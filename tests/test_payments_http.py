@@ -106,11 +106,14 @@ def test_who_sees_the_payment(server, officers, account):
 
 
 def test_a_device_cannot_claim_a_transfer(server, officers, account):
-    _, dossier_id = awaiting_payment(server, officers)
+    phone, dossier_id = awaiting_payment(server, officers)
+    assert phone.api.get(f"/dossiers/{dossier_id}/documents/payment_receipt").status_code == 404  # not paid yet
     claimed = command(officers["intake"], dossier_id, "payment_done", channel="transfer", reference="FT1")
     assert (claimed["status"], claimed["code"]) == ("rejected", "transfer_not_found")
     forged = command(officers["intake"], dossier_id, "payment_done", channel="gateway")
-    assert (forged["status"], forged["code"]) == ("rejected", "invalid_payment_channel")
+    assert (forged["status"], forged["code"]) == ("rejected", "gateway_not_confirmed")
+    unknown = command(officers["intake"], dossier_id, "payment_done", channel="séc")
+    assert (unknown["status"], unknown["code"]) == ("rejected", "invalid_payment_channel")
 
 
 def test_cash_at_the_desk(server, officers, account):
@@ -122,6 +125,12 @@ def test_cash_at_the_desk(server, officers, account):
     notices = {n["kind"]: n for n in phone.api.get("/api/notices").json()["items"]}
     assert "Số tiền: 15.000 đ." in notices["payment"]["body"] and "VietQR" in notices["payment"]["body"]
     assert notices["paid"]["body"].startswith("Cơ quan đã nhận khoản phí, lệ phí 15.000 đ của hồ sơ")
+    # The confirmation that the fee was paid, printable and as a PDF.
+    page = phone.api.get(f"/dossiers/{dossier_id}/documents/payment_receipt")
+    assert page.status_code == 200 and "XÁC NHẬN ĐÃ NỘP PHÍ, LỆ PHÍ" in page.text
+    assert "15.000 đồng" in page.text and "Tiền mặt tại bộ phận một cửa" in page.text and "BL-0042" in page.text
+    pdf = phone.api.get(f"/dossiers/{dossier_id}/documents/payment_receipt.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
 def test_statement_import_matches_and_lists_the_rest(server, officers, account):

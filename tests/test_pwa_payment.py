@@ -62,3 +62,5 @@ def test_the_citizen_sees_the_qr_offline_pays_and_the_dossier_moves_on(server, c
     phone.locator("#status").filter(has_text="Đang giải quyết").wait_for()
     phone.locator("#payment-state").filter(has_text="Đã nộp phí, lệ phí 15.000 đ").wait_for()
     assert phone.locator("#payment-qr").count() == 0
+    assert phone.locator("#doc-payment_receipt").get_attribute("href") == \
+        f"/dossiers/{dossier_id}/documents/payment_receipt"
