@@ -232,3 +232,15 @@ def test_cli_import(server, officers, account, tmp_path):
     assert officers["intake"].api.get(f"/api/dossiers/{dossier_id}").json()["status"] == 4
     again = run_motcua(["payments", "import", "--unit", VINH_YEN, str(path)], server.env)
     assert "1 already imported" in again.stdout
+
+
+def test_statistics_count_the_fees_paid_online(server, officers, account):
+    _, dossier_id = awaiting_payment(server, officers)
+    code = officers["intake"].api.get(f"/api/dossiers/{dossier_id}").json()["code"]
+    post_statement(officers["intake"], statement((FEE, code), ref=f"ST{uuid.uuid4().hex[:8]}-"))
+    figures = officers["leader"].api.get("/api/statistics").json()
+    row = next(p for p in figures["procedures"] if p["code"] == "TEST.0001")
+    assert 0 < row["paid_online"] <= row["fee_bearing"]
+    assert row["paid_online_share"] == round(100 * row["paid_online"] / row["fee_bearing"], 1)
+    part = next(p for p in figures["index_766"]["parts"] if p["key"] == "online_payment")
+    assert part["computed"] and part["ratio"] is not None

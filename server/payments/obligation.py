@@ -95,6 +95,12 @@ async def record_payment(record: Record, args: Mapping[str, Any]) -> Rejection |
         line_id = args.get("statement_line")
         line = await StatementLine.get_or_none(id=line_id, dossier_id=record.id) \
             if isinstance(line_id, int) and not isinstance(line_id, bool) else None
+        fixed_at = record.data.get("fee_fixed_at")
+        # The line must carry this fee exactly and have come in after the fee was fixed: a partial line, or one
+        # that paid an earlier request, is for an officer to look at, not a payment (docs/payments.md).
+        if line is not None and (line.amount_vnd != record.data.get("fee_amount_vnd") or (
+                fixed_at and line.imported_at < datetime.fromisoformat(fixed_at))):
+            line = None
         if line is None:
             return _no("transfer_not_found", "Chưa có giao dịch chuyển khoản nào trong sao kê khớp với hồ sơ này; "
                        "hãy nhập sao kê ngân hàng của đơn vị hoặc ghi nhận nộp tiền mặt.",
