@@ -128,22 +128,36 @@ def _header(row: list[str]) -> dict[str, int] | None:
     return None
 
 
+def _header_at(text: str) -> tuple[str, int, dict[str, int]] | None:
+    """The separator, row number and columns of the header: the first of the first 40 rows that names a date, a
+    note and a credit (or amount) column, trying each separator (the account details above it often have another
+    number of cells, which defeats guessing the separator from the whole)."""
+    for delimiter in (",", ";", "\t"):
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        for number, row in enumerate(rows, start=1):
+            columns = _header(row)
+            if columns is not None:
+                return delimiter, number, columns
+            if number >= 40:
+                break
+    return None
+
+
 def read_csv(data: bytes) -> list[Line]:
     text = _text(data)
     if "\x00" in text:
         raise StatementError("Tệp sao kê có ký tự không hợp lệ.", "The statement holds invalid characters.")
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-        rows = csv.reader(io.StringIO(text), dialect)
-        columns: dict[str, int] | None = None
+        found = _header_at(text)
+        if found is None:
+            raise StatementError("Không tìm thấy dòng tiêu đề cột (Ngày giao dịch, Số tiền ghi có, Nội dung giao "
+                                 "dịch…). Hãy xuất sao kê dạng CSV có dòng tiêu đề.",
+                                 "No header row found (transaction date, credit, description…): export the "
+                                 "statement as CSV with its header row.")
+        delimiter, header_row, columns = found
         lines: list[Line] = []
-        for number, row in enumerate(rows, start=1):
-            if columns is None:
-                columns = _header(row)
-                if columns is None and number >= 40:
-                    break
-                continue
-            if not any(cell.strip() for cell in row):
+        for number, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+            if number <= header_row or not any(cell.strip() for cell in row):
                 continue
             lines.append(_csv_line(row, columns, number))
             if len(lines) > MAX_LINES:
@@ -151,11 +165,6 @@ def read_csv(data: bytes) -> list[Line]:
                                      f"More than {MAX_LINES} lines: split the statement by month.")
     except csv.Error as error:
         raise StatementError("Tệp CSV không đúng định dạng.", f"Malformed CSV: {error}.") from None
-    if columns is None:
-        raise StatementError("Không tìm thấy dòng tiêu đề cột (Ngày giao dịch, Số tiền ghi có, Nội dung giao dịch…)"
-                             ". Hãy xuất sao kê dạng CSV có dòng tiêu đề.",
-                             "No header row found (transaction date, credit, description…): export the statement "
-                             "as CSV with its header row.")
     return [line for line in lines if line.amount_vnd > 0]
 
 
