@@ -60,6 +60,7 @@ PAGE_ROUTES = [
     *documents_routes.page_routes, *tracking_routes.page_routes,
     *statistics_routes.page_routes,
     *file_routes.page_routes,
+    *payments_routes.page_routes,
     *pages.page_routes,
 ]  # and the installable app's routes (server/web/shell.py), made in create_app from settings.pwa_dir
 

@@ -127,6 +127,7 @@ TABLE: list[Row] = [
     # Pages guarded by role (a page answers a stranger with the sign-in page).
     Row("GET", "/officer", "303 403 403 200 200 200 200"),
     Row("GET", "/statistics", "303 403 403 403 403 200 200"),
+    Row("GET", "/officer/payments", "303 403 403 200 200 200 403", note="the desk and the leader, of their own unit"),
     Row("GET", "/statistics.csv", "401 403 403 403 403 200 200"),
 ]
 

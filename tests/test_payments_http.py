@@ -244,3 +244,25 @@ def test_statistics_count_the_fees_paid_online(server, officers, account):
     assert row["paid_online_share"] == round(100 * row["paid_online"] / row["fee_bearing"], 1)
     part = next(p for p in figures["index_766"]["parts"] if p["key"] == "online_payment")
     assert part["computed"] and part["ratio"] is not None
+
+
+def test_the_officers_page_imports_a_statement(server, officers, account):
+    _, dossier_id = awaiting_payment(server, officers)
+    code = officers["intake"].api.get(f"/api/dossiers/{dossier_id}").json()["code"]
+    desk = officers["intake"].api
+    page = desk.get("/officer/payments")
+    assert page.status_code == 200 and "Đối soát phí, lệ phí" in page.text
+    assert 'id="payments-link"' in desk.get("/officer").text
+    field = "csrf_token"  # the form's hidden field (server/accounts/sessions.py CSRF_FIELD)
+    token = page.text.split(f'name="{field}" value="')[1].split('"')[0]
+    data = statement((FEE, code), (FEE - 5000, f"{code} lan hai"), ref=f"PG{uuid.uuid4().hex[:8]}-")
+    done = desk.http.post("/officer/payments", data={field: token}, files={"statement": ("saoke.csv", data, "text/csv")})
+    assert done.status_code == 200, done.text
+    assert "Đã đọc 2 khoản có: 1 ghi nhận đã nộp, 1 cần xem xét, 0 đã nhập trước đây." in done.text
+    assert "Nộp trùng" in done.text and desk.get(f"/api/dossiers/{dossier_id}").json()["status"] == 4
+    hostile = desk.http.post("/officer/payments", data={field: token},
+                             files={"statement": ("bom.xml", BILLION_LAUGHS, "application/xml")})
+    assert hostile.status_code == 400 and "Tệp XML không đọc được" in hostile.text
+    forged = desk.http.post("/officer/payments", data={field: "sai"}, files={"statement": ("a.csv", data, "text/csv")})
+    assert forged.status_code == 403
+    assert officers["specialist"].api.get("/officer/payments").status_code == 403

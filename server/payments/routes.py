@@ -16,10 +16,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from datetime import datetime, timezone
 
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import UploadFile
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server.accounts import access
+from server.accounts.sessions import CSRF_FIELD, check_csrf, current_user
 from server.catalog.fees import fee_text
 from server.catalog.routes import unit_tree
 from server.documents.qr import qr_svg
@@ -33,6 +35,8 @@ from server.payments.statements import StatementError, read_statement
 from server.payments.vietqr import ACCOUNT_PATTERN, BIN_PATTERN
 from server.web.errors import ApiError
 from server.web.guard import requires
+from server.web.i18n import locale_of
+from server.web.pages import render
 from server.web.requests import read_json_object, text_field
 
 
@@ -174,6 +178,35 @@ async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
                        "The link back from the payment gateway is not valid: open the dossier in the app.")
     order = await PaymentOrder.get_or_none(txn_ref=notification.txn_ref[:40])
     return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
+
+
+async def officer_payments_page(request: Request) -> Response:
+    """/officer/payments: the statement import as a form, and the lines left to resolve (the officer's own unit)."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/officer/payments", status_code=303)
+    unit = await AdministrativeUnit.get_or_none(id=user.unit_id) if user.unit_id else None
+    if unit is None or not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
+        return await render(request, "message.html", status=403, title_key="forbidden_title", text_key="forbidden_text")
+    report, error, status = None, None, 200
+    if request.method == "POST":
+        async with request.form(max_files=1, max_fields=4) as form:
+            try:
+                check_csrf(request, form.get(CSRF_FIELD))
+                upload = form.get("statement")
+                data = await upload.read() if isinstance(upload, UploadFile) else b""
+                report = (await import_lines(unit, user, read_statement(data))).as_json()
+            except StatementError as refused:
+                error, status = (refused.en if locale_of(request) == "en" else refused.vi), 400
+            except ApiError as refused:
+                error, status = (refused.message_en if locale_of(request) == "en" else refused.message), refused.status
+    return await render(request, "payments.html", status=status, unit=unit, report=report, error=error,
+                        lines=await waiting_lines(unit))
+
+
+page_routes = [
+    Route("/officer/payments", officer_payments_page, methods=["GET", "POST"]),
+]
 
 
 api_routes = [  # under /api
