@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, VALID_FORM, free_port, officer_api, start_server
+from tests.test_pwa import (NEW_PASSWORD, browser, citizen_api, context, open_app, phone,  # noqa: F401 - fixtures
+                            sign_in)
+from tests.test_pwa import new_citizen as new_phone
 from tests.processes import stop_process
 from tests.test_supplement import command
 from tests.test_sync_http import Device, create_changes, new_citizen
@@ -151,3 +154,33 @@ def test_only_the_owner_starts_a_gateway_payment(paying_server, server):
     other.api.http.base_url = server.url
     refused = other.api.post(f"/api/dossiers/{dossier_id}/payment/gateway")
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "gateway_not_configured")
+
+
+def test_the_citizen_pays_online_from_the_app(paying_server, gateway, context, phone):
+    """In Chromium: the app offers the gateway (this server has one), the button sends the browser to the loopback
+    gateway with a redirect it accepts; the gateway's notification pays and the app shows the dossier moving on."""
+    number = new_phone(paying_server)
+    citizen = Device(citizen_api(paying_server, number, NEW_PASSWORD))
+    leader = Device(officer_api(paying_server, "leader"))
+    dossier_id = str(uuid.uuid4())
+    citizen.sync([citizen.mutation("create", dossier_id, changes=create_changes(**VALID_FORM))])
+    assert command(citizen, dossier_id, "submit")["status"] == "applied"
+    assert command(Device(officer_api(paying_server, "intake")), dossier_id, "receive")["status"] == "applied"
+    assert command(leader, dossier_id, "start")["status"] == "applied"
+    assert command(leader, dossier_id, "request_payment", reason="Nộp lệ phí")["status"] == "applied"
+
+    open_app(phone, paying_server)
+    sign_in(phone, number, NEW_PASSWORD)
+    phone.locator(f"li.dossier[data-id='{dossier_id}'] a").click()
+    button = phone.get_by_role("button", name="Thanh toán trực tuyến (VNPAY)")
+    button.wait_for()
+    with phone.expect_navigation(url=lambda url: url.startswith(gateway)):
+        button.click()
+    assert "accepted" in phone.content()  # the gateway checked our signed redirect and took the order
+    txn = dict(parse_qsl(urlsplit(phone.url).query))["vnp_TxnRef"]
+    answer = simulate(gateway, paying_server, txn)
+    assert answer["ipn"] == [{"RspCode": "00", "Message": "Confirm Success"}]
+    phone.goto(answer["return_url"])  # back through our return, to the dossier in the app
+    phone.wait_for_url(lambda url: url.endswith(f"#/d/{dossier_id}"))
+    phone.locator("#send-now").click()
+    phone.locator("#payment-state").filter(has_text="Đã nộp phí, lệ phí 15.000 đ").wait_for()

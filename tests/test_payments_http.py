@@ -65,6 +65,7 @@ def test_the_fee_is_fixed_with_its_vietqr(server, officers, account):
     shown = phone.api.get(f"/api/dossiers/{dossier_id}/payment").json()
     assert (shown["fixed"], shown["amount_vnd"], shown["text"], shown["note"]) == (True, FEE, "15.000 đ", record["code"])
     assert shown["qr_svg"].startswith("<svg") and shown["account"] == ACCOUNT and shown["paid_at"] is None
+    assert shown["gateway"] is False  # no gateway on this server: the app offers none
 
     # A later change of the unit's account does not alter what this citizen was asked to pay, or where.
     changed = {**ACCOUNT, "number": "999888777"}

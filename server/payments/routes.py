@@ -65,6 +65,9 @@ async def get_payment(request: Request, user: User) -> JSONResponse:
         if account else None,
         "paid_at": dossier.paid_at.isoformat() if dossier.paid_at else None,
         "channel": dossier.payment_channel or None, "reference": dossier.payment_reference or None,
+        # Whether the owner may pay this fee at a gateway now (POST …/payment/gateway): the app's button.
+        "gateway": request.app.state.settings.vnpay is not None and dossier.status == 6 and bool(amount)
+        and dossier.paid_at is None and access.allowed(user, "dossier.own", dossier),
     })
 
 
