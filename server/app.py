@@ -23,6 +23,7 @@ from server.documents import tracking_routes
 from server.dossiers import claim_routes, rating_routes, sync_routes
 from server.dossiers import routes as dossiers_routes
 from server.notify import routes as notify_routes
+from server.payments import routes as payments_routes
 from server.statistics import routes as statistics_routes
 from server.web import openapi, pages, shell
 from server.workflow import calendar_routes, code_block_routes
@@ -49,6 +50,7 @@ API_ROUTES = [
     *dossiers_routes.api_routes, *sync_routes.api_routes, *rating_routes.api_routes, *claim_routes.api_routes,
     *calendar_routes.api_routes, *code_block_routes.api_routes, *workflow_routes.api_routes,
     *notify_routes.api_routes,
+    *payments_routes.api_routes,
     *attachments_routes.api_routes, *reuse_routes.api_routes,
     *tracking_routes.api_routes,
     *statistics_routes.api_routes,
@@ -58,6 +60,7 @@ PAGE_ROUTES = [
     *documents_routes.page_routes, *tracking_routes.page_routes,
     *statistics_routes.page_routes,
     *file_routes.page_routes,
+    *payments_routes.page_routes,
     *pages.page_routes,
 ]  # and the installable app's routes (server/web/shell.py), made in create_app from settings.pwa_dir
 

@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     himp.add_argument("file", nargs="?", type=Path, help="default: the shipped server/data/holidays.json")
     himp.set_defaults(handler=cmd_holidays_import)
 
+    payments = commands.add_parser("payments", help="fees paid by transfer (docs/payments.md)").add_subparsers(
+        metavar="ACTION")
+    pimp = payments.add_parser("import", help="import a unit's bank statement (CSV or camt.053 XML) and match it")
+    pimp.add_argument("--unit", required=True, help="code of the unit whose collection account the statement is")
+    pimp.add_argument("--by", help="phone of the officer recorded as importing (default: the unit's first leader)")
+    pimp.add_argument("file", type=Path)
+    pimp.set_defaults(handler=cmd_payments_import)
+
     storage = commands.add_parser("storage", help="the attachment store").add_subparsers(metavar="ACTION")
     storage.add_parser("init", help="create the bucket and set its CORS rules for direct uploads").set_defaults(
         handler=cmd_storage_init)
@@ -313,6 +321,39 @@ def cmd_holidays_import(settings: Settings, args: argparse.Namespace) -> int:
     except HolidaysError as error:
         raise CommandError(str(error)) from None
     print(f"motcua: {report.added} new, {report.changed} changed, {report.unchanged} unchanged day(s) from {path}")
+    return 0
+
+
+def cmd_payments_import(settings: Settings, args: argparse.Namespace) -> int:
+    from server.models import LEADER, AdministrativeUnit, User
+    from server.payments.reconcile import ImportReport, import_lines
+    from server.payments.statements import MAX_BYTES, StatementError, read_statement
+
+    try:
+        with open(args.file, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+        lines = read_statement(data)
+    except OSError as error:
+        raise CommandError(f"cannot read {args.file}: {error.strerror}") from None
+    except StatementError as error:
+        raise CommandError(f"{args.file}: {error.en} ({error.vi})") from None
+
+    async def go() -> ImportReport:
+        unit = await AdministrativeUnit.filter(code=args.unit, valid_to__isnull=True).order_by("id").first()
+        if unit is None:
+            raise CommandError(f"no unit in force has the code {args.unit}")
+        # Payments are recorded on an officer's behalf (the workflow's rule: intake, specialist or leader of the
+        # unit), so the processing-control record says who imported.
+        officers = User.filter(unit_id=unit.id, role__in=("intake", LEADER))
+        user = await (officers.filter(phone=args.by) if args.by else officers.filter(role=LEADER)).order_by("id").first()
+        if user is None:
+            raise CommandError(f"no intake officer or leader of {args.unit}" +
+                               (f" with the phone {args.by}" if args.by else "") + ": pass --by PHONE")
+        return await import_lines(unit, user, lines)
+
+    report = run(go, settings)
+    counts = ", ".join(f"{count} {name}" for name, count in report.as_json()["outcomes"].items())
+    print(f"motcua: {args.file}: {report.lines} credit line(s), {report.already_imported} already imported; {counts}")
     return 0
 
 

@@ -50,6 +50,15 @@ class OidcSettings:
 
 
 @dataclass(frozen=True)
+class VnpaySettings:
+    """The VNPAY payment gateway (docs/payments.md "Gateway"): its payment URL and this merchant's terminal code and
+    secret, as VNPAY issues them."""
+    url: str  # VNPAY_URL, e.g. https://sandbox.vnpayment.vn/paymentv2/vpcpay.html
+    tmn_code: str  # VNPAY_TMN_CODE
+    hash_secret: str  # VNPAY_HASH_SECRET: the HMAC-SHA512 key of vnp_SecureHash
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -67,6 +76,7 @@ class Settings:
     working_hours: tuple[tuple[time, time], ...] = ()  # MOTCUA_WORKING_HOURS, parsed; () is the default 07:00-11:30,13:30-17:00
     deadline_cutoff: time | None = None  # MOTCUA_DEADLINE_CUTOFF
     oidc: OidcSettings | None = None  # OIDC_ISSUER and friends; None: no identity provider (the embedded default)
+    vnpay: VnpaySettings | None = None  # VNPAY_URL and friends; None: no payment gateway (transfer and cash only)
 
     @property
     def tortoise_db_url(self) -> str:
@@ -135,7 +145,21 @@ def tunables(env: dict[str, str]) -> dict[str, Any]:
         "working_hours": hours,
         "deadline_cutoff": cutoff,
         "oidc": _oidc(env),
+        "vnpay": _vnpay(env),
     }
+
+
+def _vnpay(env: dict[str, str]) -> VnpaySettings | None:
+    values = [env.get(name, "").strip() for name in ("VNPAY_URL", "VNPAY_TMN_CODE", "VNPAY_HASH_SECRET")]
+    if not any(values):
+        return None
+    if not all(values):
+        raise ConfigError("VNPAY_URL, VNPAY_TMN_CODE and VNPAY_HASH_SECRET must be set together (or none of them)")
+    parts = urlsplit(values[0])
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("VNPAY_URL: must be the gateway's absolute payment URL, e.g. "
+                          "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
+    return VnpaySettings(url=values[0], tmn_code=values[1], hash_secret=values[2])
 
 
 def _oidc(env: dict[str, str]) -> OidcSettings | None:

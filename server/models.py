@@ -223,6 +223,16 @@ class Dossier(Model):
     # (migration 0011).
     applicant_phone = fields.CharField(max_length=16, null=True)
     applicant_personal_id = fields.CharField(max_length=12, null=True)
+    # The fee (phí, lệ phí) fixed when payment is requested (docs/payments.md): the amount from the procedure's fee
+    # rules for the dossier's channel, and the VietQR text for the unit's collection account ("" without one). A
+    # later change of the catalog's rules or of the account does not alter them.
+    fee_amount_vnd = fields.BigIntField(null=True)
+    fee_fixed_at = fields.DatetimeField(null=True)
+    payment_qr = fields.CharField(max_length=512, default="")
+    # The payment recorded by `payment_done`: when, by which channel (transfer | cash | gateway), its reference.
+    paid_at = fields.DatetimeField(null=True)
+    payment_channel = fields.CharField(max_length=16, default="")
+    payment_reference = fields.CharField(max_length=128, default="")
 
     class Meta:
         table = "dossiers"
@@ -564,3 +574,63 @@ class SmsOutbox(Model):
 
     class Meta:
         table = "sms_outbox"
+class CollectionAccount(Model):
+    """A unit's collection account (tài khoản thu phí, lệ phí) that citizens transfer fees to (docs/payments.md)."""
+
+    unit: fields.OneToOneRelation[AdministrativeUnit] = fields.OneToOneField("motcua.AdministrativeUnit", related_name="collection_account")
+    unit_id: int
+    bank_bin = fields.CharField(max_length=6)  # the bank's BIN (mã BIN ngân hàng), e.g. 970415
+    number = fields.CharField(max_length=19)
+    name = fields.CharField(max_length=200)  # the account holder as the bank shows it
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "collection_accounts"
+
+
+class StatementLine(Model):
+    """One credit line of a unit's bank statement, as imported and matched (server/payments/reconcile.py).
+
+    `key` identifies the line across imports (the bank's reference, else a digest of its content), so importing
+    the same statement twice changes nothing. `outcome`: paid (matched and recorded), partial, overpaid,
+    duplicate, unmatched, refused (the step no longer applied); every outcome but paid waits for an officer."""
+
+    id = fields.IntField(primary_key=True)
+    unit: fields.ForeignKeyRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="statement_lines")
+    unit_id: int
+    key = fields.CharField(max_length=64)
+    booked_on = fields.DateField()
+    amount_vnd = fields.BigIntField()
+    note = fields.CharField(max_length=500, default="")
+    reference = fields.CharField(max_length=128, default="")
+    dossier: fields.ForeignKeyNullableRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", null=True, related_name="statement_lines")
+    dossier_id: str | None
+    outcome = fields.CharField(max_length=16)
+    imported_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="statement_lines")
+    imported_by_id: int | None
+    imported_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "statement_lines"
+        unique_together = (("unit", "key"),)
+
+
+class PaymentOrder(Model):
+    """A payment started at a gateway (server/payments/online.py): the order reference sent to it (vnp_TxnRef), the
+    amount, and what its verified notification said. `status`: pending, paid (a verified notification of success
+    recorded the payment), failed (the gateway reported a failure), unapplied (paid at the gateway, but the dossier
+    no longer awaited payment: for an officer)."""
+
+    id = fields.IntField(primary_key=True)
+    dossier: fields.ForeignKeyRelation[Dossier] = fields.ForeignKeyField("motcua.Dossier", related_name="payment_orders")
+    dossier_id: str
+    provider = fields.CharField(max_length=16)
+    txn_ref = fields.CharField(max_length=40, unique=True)
+    amount_vnd = fields.BigIntField()
+    status = fields.CharField(max_length=16, default="pending")
+    transaction_no = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    confirmed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "payment_orders"

@@ -111,10 +111,27 @@ TABLE: list[Row] = [
     Row("PATCH", f"/api/units/{VINH_YEN}", "401 403 403 403 403 403 200", {"agency_code": None}),
     Row("PATCH", f"/api/units/{VIET_TRI}", "401 403 403 403 403 403 403", {"agency_code": None},
         note="another commune: not the administrator's unit"),
+    # Payments (docs/payments.md): what is owed, to whoever reads the dossier; the unit's collection account, its
+    # administrators; its bank statements, its desk and leader only (a JSON body is no statement: 400).
+    Row("GET", "/api/dossiers/{dossier}/payment", "401 200 404 200 404 200 200"),
+    Row("PUT", f"/api/units/{VINH_YEN}/collection-account", "401 403 403 403 403 403 200",
+        {"bank_bin": "970415", "number": "0011001932418", "name": "UBND PHUONG VINH YEN"}),
+    Row("PUT", f"/api/units/{VIET_TRI}/collection-account", "401 403 403 403 403 403 403",
+        {"bank_bin": "970415", "number": "0011001932418", "name": "UBND PHUONG VIET TRI"},
+        note="another commune: not the administrator's unit"),
+    Row("POST", f"/api/units/{VINH_YEN}/statements", "401 403 403 400 403 400 403", {"not": "a statement"}),
+    Row("GET", f"/api/units/{VINH_YEN}/payments", "401 403 403 200 403 200 403"),
+    Row("GET", f"/api/units/{VIET_TRI}/payments", "401 403 403 403 200 403 403",
+        note="the other commune's desk reads its own"),
+    Row("POST", "/api/dossiers/{dossier}/payment/gateway", "401 409 404 403 403 403 403",
+        note="the owner only; this dossier owes nothing yet (409)"),
+    Row("GET", "/api/payments/vnpay/ipn", "409 409 409 409 409 409 409", note="no gateway configured here"),
+    Row("GET", "/api/payments/vnpay/return", "409 409 409 409 409 409 409", note="no gateway configured here"),
     Row("GET", "/api/statistics", "401 403 403 403 403 200 200"),
     # Pages guarded by role (a page answers a stranger with the sign-in page).
     Row("GET", "/officer", "303 403 403 200 200 200 200"),
     Row("GET", "/statistics", "303 403 403 403 403 200 200"),
+    Row("GET", "/officer/payments", "303 403 403 200 200 200 403", note="the desk and the leader, of their own unit"),
     Row("GET", "/statistics.csv", "401 403 403 403 403 200 200"),
 ]
 

@@ -52,6 +52,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({ADMIN}),
     # A unit's electronic identifier code (PATCH /api/units/{code}): their own unit or one below it (UnitTree).
     "unit.manage": frozenset({ADMIN}),
+    # Import the unit's bank statement and read the transfers left to resolve (docs/payments.md): the one-stop desk
+    # and the leader of that unit only (an officer's own unit: UnitTree of that unit alone).
+    "payment.reconcile": frozenset({INTAKE, LEADER}),
+    # A payment gateway's notification and the citizen's return from it: no session; the signature decides.
+    "payment.notify": frozenset({ANONYMOUS, CITIZEN, *OFFICER_ROLES}),
 }
 
 # action → how the actor must relate to the dossier, when one is given (default "reader"):
@@ -69,6 +74,7 @@ RELATIONS: dict[str, str] = {
     "dossier.assign": "unit",
     "dossier.attach_result": "handling",
     "unit.manage": "unit_tree",
+    "payment.reconcile": "unit_tree",
 }
 
 

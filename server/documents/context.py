@@ -284,7 +284,10 @@ async def _documents(dossier: Dossier) -> list[ReceivedDocument]:
 async def _fee(dossier: Dossier, documents: list[ReceivedDocument]) -> str:
     pages = {document.name: document.pages for document in documents}
     data = dossier.data if isinstance(dossier.data, dict) else {}
-    return fee_text(fee_for(dossier.procedure_version.content, dossier.channel, data, pages))
+    quote = fee_for(dossier.procedure_version.content, dossier.channel, data, pages)
+    if dossier.fee_amount_vnd is not None:  # fixed when payment was requested (docs/payments.md): that is owed
+        quote = {**quote, "amount_vnd": dossier.fee_amount_vnd}
+    return fee_text(quote)
 
 
 async def _events(dossier: Dossier) -> list[EventRow]:

@@ -99,6 +99,12 @@ TEMPLATES: dict[str, DocumentTemplate] = {t.kind: t for t in (
         "Hồ sơ không bị dừng xử lý nên không có thông báo dừng.",
         form_number="Mẫu số 05", paper="A5", series="stop_notice", symbol="TB-TTPVHCC", issued=_event_at("stop")),
     DocumentTemplate(
+        "payment_receipt", 2, "XÁC NHẬN ĐÃ NỘP PHÍ, LỆ PHÍ", "Confirmation that the fee was paid",
+        "docs/payments.md (xác nhận của cơ quan; biên lai thu phí, lệ phí theo Nghị định 123/2020/NĐ-CP do hệ thống "
+        "thu phí phát hành)", lambda ctx: ctx.dossier.paid_at is not None,
+        "Hồ sơ chưa ghi nhận khoản nộp phí, lệ phí nào nên chưa có xác nhận đã nộp.", paper="A5",
+        issued=lambda ctx: ctx.dossier.paid_at),
+    DocumentTemplate(
         "control_record", 2, "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ", "Processing-control record",
         f"{CIRCULAR}, Mẫu số 06", lambda ctx: ctx.dossier.status != DossierStatus.DRAFT,
         "Bản nháp chưa có phiếu kiểm soát quá trình giải quyết.", form_number="Mẫu số 06", paper="A5"),

@@ -111,7 +111,12 @@ def dossier_json(dossier: Dossier) -> dict[str, Any]:
             "handling_unit": {"code": dossier.handling_unit.code, "name": dossier.handling_unit.name}
             if dossier.handling_unit_id and dossier.handling_unit else None,
             "postal": {"submit": dossier.postal_submit, "return": dossier.postal_return,
-                       "consignment": dossier.postal_consignment}}
+                       "consignment": dossier.postal_consignment},
+            # The fee fixed when payment was requested and the payment recorded (docs/payments.md).
+            "payment": {"amount_vnd": dossier.fee_amount_vnd, "fixed_at": _iso(dossier.fee_fixed_at),
+                        "qr": dossier.payment_qr or None, "paid_at": _iso(dossier.paid_at),
+                        "channel": dossier.payment_channel or None,
+                        "reference": dossier.payment_reference or None}}
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -198,6 +198,13 @@ async def dossier_record(dossier: Dossier) -> Record:
         "approved_by": dossier.approved_by,  # the leader who signed the result (docs/workflow.md "Approval")
         "approved_at": _iso(dossier.approved_at),
         "returned_to": dossier.returned_to or None,  # who received the result
+        # The fee fixed when payment was requested and the payment recorded (docs/payments.md).
+        "fee_amount_vnd": dossier.fee_amount_vnd,
+        "fee_fixed_at": _iso(dossier.fee_fixed_at),
+        "payment_qr": dossier.payment_qr or None,
+        "paid_at": _iso(dossier.paid_at),
+        "payment_channel": dossier.payment_channel or None,
+        "payment_reference": dossier.payment_reference or None,
     }
     data.update({FORM_PREFIX + name: value for name, value in (dossier.data or {}).items()})
     data = {name: value for name, value in data.items() if value is not None}
@@ -256,6 +263,12 @@ async def save_dossier_record(record: Record, *, new: bool = False) -> None:
         "approved_by": data.get("approved_by"),
         "approved_at": _parse_time(data.get("approved_at")),
         "returned_to": data.get("returned_to") or "",
+        "fee_amount_vnd": data.get("fee_amount_vnd"),
+        "fee_fixed_at": _parse_time(data.get("fee_fixed_at")),
+        "payment_qr": data.get("payment_qr") or "",
+        "paid_at": _parse_time(data.get("paid_at")),
+        "payment_channel": data.get("payment_channel") or "",
+        "payment_reference": data.get("payment_reference") or "",
         "data": form,
         "version": record.version,
     }

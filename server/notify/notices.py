@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[int, str]] = {
     "supplement": (7 * DAY, "high"),  # the citizen must act
     "refused": (7 * DAY, "normal"),
     "payment": (7 * DAY, "high"),
+    "paid": (7 * DAY, "normal"),
     "stopped": (7 * DAY, "normal"),
     "result_ready": (7 * DAY, "high"),
     "apology": (7 * DAY, "normal"),
@@ -96,9 +97,26 @@ def _refused(name: str, note: str, record: Record) -> Text:
                  f"Your dossier {name} was refused. Reason: {_clip(note)}"))
 
 
+def _vnd(amount: object) -> str:
+    return f"{amount:,}".replace(",", ".") + " đ" if isinstance(amount, int) else ""
+
+
 def _payment(name: str, note: str, record: Record) -> Text:
+    amount = _vnd(record.data.get("fee_amount_vnd"))
+    how_vi = (f" Số tiền: {amount}." + (" Ông/Bà có thể quét mã VietQR trong ứng dụng để chuyển khoản."
+                                        if record.data.get("payment_qr") else "")) if amount else ""
+    how_en = (f" Amount: {amount}." + (" You can scan the VietQR code in the app to pay by transfer."
+                                       if record.data.get("payment_qr") else "")) if amount else ""
     return Text(("Cần nộp phí, lệ phí", "Payment needed"),
-                (f"Hồ sơ {name} của Ông/Bà: {_clip(note)}", f"Dossier {name}: {_clip(note)}"))
+                (f"Hồ sơ {name} của Ông/Bà: {_clip(note)}{how_vi}", f"Dossier {name}: {_clip(note)}{how_en}"))
+
+
+def _paid(name: str, note: str, record: Record) -> Text:
+    amount = _vnd(record.data.get("fee_amount_vnd"))
+    amount = f" {amount}" if amount else ""
+    return Text(("Đã nhận phí, lệ phí", "Payment received"),
+                (f"Cơ quan đã nhận khoản phí, lệ phí{amount} của hồ sơ {name}; hồ sơ được giải quyết tiếp.",
+                 f"The office has received the fee{amount} for dossier {name}; processing continues."))
 
 
 def _stopped(name: str, note: str, record: Record) -> Text:
@@ -127,6 +145,7 @@ OWNER_NOTICES: dict[str, tuple[str, Callable[[str, str, Record], Text]]] = {
     "request_supplement": ("supplement", _supplement),
     "refuse": ("refused", _refused),
     "request_payment": ("payment", _payment),
+    "payment_done": ("paid", _paid),
     "stop": ("stopped", _stopped),
     "finish": ("result_ready", _result),
     "approve": ("result_ready", _result),
@@ -197,7 +216,8 @@ async def notify_for_event(event: DossierEvent, after: Record, before: Record | 
     if action in OWNER_NOTICES and owner_id:
         kind, make = OWNER_NOTICES[action]
         # The citizen is not told of what they did themselves (an officer filing for a walk-in citizen is not them).
-        if int(owner_id) != event.actor_id:
+        # A gateway payment is recorded on the owner's behalf, but they are told it arrived all the same.
+        if int(owner_id) != event.actor_id or action == "payment_done":
             text = make(await _name_of(after), note, after)
             return await write_notice([int(owner_id)], kind, text, dossier_id=after.id, event_id=await event_id(),
                                       topic=topic_of(after.id))

@@ -133,10 +133,18 @@ class ProcedureRow:
     online_level: str  # full | partial | none (Decree 42/2022)
     received: int
     online: int
+    # Payments (docs/payments.md): dossiers asked for a fee (one fixed on them), and those paid online (a bank
+    # transfer matched in a statement, or a gateway), for Decision 766's online-payment indicator.
+    fee_bearing: int = 0
+    paid_online: int = 0
 
     @property
     def online_share(self) -> float | None:
         return share(self.online, self.received)
+
+    @property
+    def paid_online_share(self) -> float | None:
+        return share(self.paid_online, self.fee_bearing)
 
 
 @dataclass
@@ -234,7 +242,9 @@ class Statistics:
                         "online_share": m.online_share}
                        for m in self.months],
             "procedures": [{"code": p.code, "name": p.name, "online_level": p.online_level, "received": p.received,
-                            "online": p.online, "online_share": p.online_share} for p in self.procedures],
+                            "online": p.online, "online_share": p.online_share, "fee_bearing": p.fee_bearing,
+                            "paid_online": p.paid_online, "paid_online_share": p.paid_online_share}
+                           for p in self.procedures],
             "index_766": {"points": self.index_points, "max_points_computed": self.index_max_computed,
                           "parts": [{"key": i.key, "group": i.group, "max_points": i.max_points,
                                      "computed": i.computed, "ratio": i.ratio, "points": i.points}
@@ -332,18 +342,22 @@ async def _by_month(scope: Scope, period: Period, now: datetime, months: dict[in
 async def _by_procedure(scope: Scope, period: Period) -> list[ProcedureRow]:
     sql = _Sql()
     rows = await sql.rows(
-        "SELECT procedure_version_id AS v, COUNT(*) AS n, SUM(CASE WHEN channel = 'online' THEN 1 ELSE 0 END) AS online "
+        "SELECT procedure_version_id AS v, COUNT(*) AS n, SUM(CASE WHEN channel = 'online' THEN 1 ELSE 0 END) AS online, "
+        "SUM(CASE WHEN fee_fixed_at IS NOT NULL THEN 1 ELSE 0 END) AS fees, "
+        "SUM(CASE WHEN payment_channel IN ('transfer', 'gateway') THEN 1 ELSE 0 END) AS paid_online "
         f"FROM dossiers WHERE {_in_units(scope, 'unit_id')} AND received_at >= {sql.param(period.start)} "
         f"AND received_at < {sql.param(period.end)} GROUP BY procedure_version_id")
     versions = dict(await ProcedureVersion.filter(id__in=[row["v"] for row in rows]).values_list("id", "procedure_id"))
     procedures = {p.id: p for p in await Procedure.filter(id__in=list(set(versions.values())))}
     totals: dict[int, list[int]] = {}
     for row in rows:
-        counts = totals.setdefault(versions[row["v"]], [0, 0])
+        counts = totals.setdefault(versions[row["v"]], [0, 0, 0, 0])
         counts[0] += int(row["n"])
         counts[1] += int(row["online"] or 0)
-    result = [ProcedureRow(procedures[pid].code, procedures[pid].name, procedures[pid].online, n, online)
-              for pid, (n, online) in totals.items()]
+        counts[2] += int(row["fees"] or 0)
+        counts[3] += int(row["paid_online"] or 0)
+    result = [ProcedureRow(procedures[pid].code, procedures[pid].name, procedures[pid].online, n, online, fees, paid)
+              for pid, (n, online, fees, paid) in totals.items()]
     return sorted(result, key=lambda p: (-p.received, p.code))
 
 
@@ -380,6 +394,8 @@ async def _index(stats: Statistics) -> list[IndexPart]:
     # Satisfaction in receiving and resolving (6 of the group's 18 points): resolved dossiers not rated
     # "không hài lòng", over the resolved ones.
     satisfied = share(max(stats.resolved - stats.ratings["unsatisfied"], 0), stats.resolved)
+    fee_bearing = sum(p.fee_bearing for p in stats.procedures)
+    paid_online = share(sum(p.paid_online for p in stats.procedures), fee_bearing)
 
     def part(key: str, group: str, max_points: float, ratio: float | None) -> IndexPart:
         points = None if ratio is None else round(max_points * ratio / 100, 2)
@@ -391,7 +407,9 @@ async def _index(stats: Statistics) -> list[IndexPart]:
         IndexPart("digitisation", "digitisation", 22, False),
         part("online_procedures", "online", 7, offered),
         part("online_dossiers", "online", 7, online_dossiers),
-        IndexPart("online_payment", "online", 8, False),
+        # Of the dossiers asked for a fee, the share paid online (docs/statistics.md); none asked: not computed.
+        part("online_payment", "online", 8, paid_online) if fee_bearing else IndexPart("online_payment", "online", 8,
+                                                                                       False),
         part("satisfaction", "satisfaction", 6, satisfied),
         IndexPart("feedback", "satisfaction", 12, False),
     ]

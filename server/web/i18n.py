@@ -91,6 +91,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "doc_refusal": ("Phiếu từ chối", "Refusal"),
     "doc_control_record": ("Phiếu kiểm soát", "Control record"),
     "officer_title": ("Khu vực cán bộ", "Officers' area"),
+    # Reconciliation (docs/payments.md): the unit's bank statement and the transfers left to resolve.
+    "payments_title": ("Đối soát phí, lệ phí", "Fee reconciliation"),
+    "payments_link": ("Đối soát phí, lệ phí chuyển khoản", "Reconcile fees paid by transfer"),
+    "payments_intro": ("Nhập sao kê tài khoản thu của {unit} (tệp CSV tải từ ngân hàng hoặc camt.053). Khoản chuyển "
+                       "ghi đúng mã hồ sơ và đúng số tiền được ghi nhận ngay; các khoản còn lại liệt kê bên dưới để "
+                       "cán bộ xem xét. Nhập lại cùng một sao kê không thay đổi gì.",
+                       "Import the statement of {unit}'s collection account (the bank's CSV, or camt.053). Transfers "
+                       "with the right dossier code and amount are recorded at once; the rest are listed below for "
+                       "an officer. Importing the same statement again changes nothing."),
+    "payments_file": ("Tệp sao kê", "Statement file"),
+    "payments_import": ("Nhập sao kê", "Import the statement"),
+    "payments_done": ("Đã đọc {lines} khoản có: {paid} ghi nhận đã nộp, {listed} cần xem xét, {again} đã nhập "
+                      "trước đây.", "Read {lines} credit lines: {paid} recorded as paid, {listed} to look at, "
+                      "{again} imported before."),
+    "payments_waiting": ("Khoản chuyển cần xem xét", "Transfers to look at"),
+    "payments_none": ("Không có khoản nào cần xem xét.", "Nothing to look at."),
+    "payments_date": ("Ngày", "Date"), "payments_amount": ("Số tiền", "Amount"),
+    "payments_note": ("Nội dung", "Note"), "payments_dossier": ("Hồ sơ", "Dossier"),
+    "payments_outcome": ("Tình trạng", "Status"),
+    "outcome_partial": ("Nộp thiếu", "Partial"), "outcome_overpaid": ("Nộp thừa", "Overpaid"),
+    "outcome_duplicate": ("Nộp trùng", "Duplicate"), "outcome_unmatched": ("Không khớp mã hồ sơ", "No dossier code"),
+    "outcome_refused": ("Hồ sơ không còn chờ nộp", "Dossier no longer awaiting payment"),
     "officer_intro": ("Đơn vị: {unit}. Vai trò: {role}.", "Unit: {unit}. Role: {role}."),
     "role_citizen": ("Công dân", "Citizen"),
     "role_intake": ("Cán bộ tiếp nhận", "Intake officer"),

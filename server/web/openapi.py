@@ -23,6 +23,10 @@ def _body(schema_ref: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}
 
 
+def _object(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
 CSRF = {"name": "X-CSRF-Token", "in": "header", "required": True, "schema": {"type": "string"},
         "description": "The csrf_token from GET /api/session (double-submit with the motcua_csrf cookie)."}
 
@@ -101,6 +105,53 @@ SPEC = {
                           "401": _error("Not signed in"), "403": _error("Not an administrator of the unit or above it"),
                           "404": _error("No unit in force with this code"),
                           "409": _error("Another unit has this identifier code"), "415": _error("Not JSON")}}},
+        # Payments (docs/payments.md).
+        "/api/units/{code}/collection-account": {"put": {
+            "summary": "Set the unit's collection account (administrators: their unit or below it)",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["bank_bin", "number", "name"], "properties": {
+                    "bank_bin": {"type": "string"}, "number": {"type": "string"}, "name": {"type": "string"}}}}}},
+            "responses": {"200": _object("The account"), "400": _error("Malformed account"),
+                          "401": _error("Not signed in"), "403": _error("Not an administrator of the unit or above it"),
+                          "404": _error("No unit in force with this code"), "415": _error("Not JSON")}}},
+        "/api/units/{code}/statements": {"post": {
+            "summary": "Import the unit's bank statement (CSV or camt.053 XML) and match it to dossiers",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
+            "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {"200": _object("How many lines, and what became of them"),
+                          "400": _error("The statement cannot be read"), "401": _error("Not signed in"),
+                          "403": _error("Not the unit's desk or leader"), "404": _error("No unit in force"),
+                          "413": _error("Too large")}}},
+        "/api/units/{code}/payments": {"get": {
+            "summary": "The statement lines left for an officer (partial, overpaid, duplicate, unmatched, refused)",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _object("The lines"), "401": _error("Not signed in"),
+                          "403": _error("Not the unit's desk or leader"), "404": _error("No unit in force")}}},
+        "/api/dossiers/{id}/payment": {"get": {
+            "summary": "What the dossier owes and how to pay it (the fixed fee, its VietQR code)",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _object("The fee and the payment"), "401": _error("Not signed in"),
+                          "404": _error("No such dossier, or not yours")}}},
+        "/api/dossiers/{id}/payment/gateway": {"post": {
+            "summary": "Start paying the fixed fee at the payment gateway (the owner): the URL to send the browser to",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
+            "responses": {"201": _object("The gateway URL"), "401": _error("Not signed in"),
+                          "403": _error("Not the owner"), "404": _error("No such dossier, or not yours"),
+                          "409": _error("Nothing to pay, or no gateway configured")}}},
+        "/api/payments/vnpay/ipn": {"get": {
+            "summary": "VNPAY's server-to-server payment notification (signed with vnp_SecureHash)",
+            "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (
+                "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode", "vnp_TransactionStatus", "vnp_TmnCode",
+                "vnp_TransactionNo", "vnp_SecureHash")],
+            "responses": {"200": _object("{RspCode, Message}"),
+                          "409": _error("No gateway configured")}}},
+        "/api/payments/vnpay/return": {"get": {
+            "summary": "The citizen's browser back from VNPAY: sent on to the dossier in the app (nothing recorded)",
+            "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (
+                "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode", "vnp_TmnCode", "vnp_SecureHash")],
+            "responses": {"303": {"description": "To the app"}, "400": _error("Not signed by the gateway"),
+                          "409": _error("No gateway configured")}}},
         "/api/dossiers": {
             "get": {"summary": "My dossiers (citizen) or my unit's (officer)",
                     "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},

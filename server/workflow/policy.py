@@ -21,6 +21,7 @@ from server.catalog.forms import FieldError, validate
 from server.catalog.generic import GENERIC
 from server.accounts import access
 from server.notify.notices import notify_for_event
+from server.payments import obligation
 from server.dossiers.status import EDITABLE_BY_CITIZEN, EDITABLE_BY_OFFICER, OPEN
 from server.dossiers.status import DossierStatus as S
 from server.dossiers.store import FORM_PREFIX, PERSONAL_ID, dossier_event, procedure_by_code, procedure_version, procedure_version_id, unit_in_force
@@ -363,7 +364,10 @@ class DossierPolicy:
         allowed = (OWNER in step.roles and is_owner(actor, record)) or \
                   (actor.role in step.roles and is_unit_officer(actor, record)) or \
                   (actor.role == INTAKE and command in ON_THE_SPOT_COMMANDS and is_unit_officer(actor, record)
-                   and await _on_the_spot(record))
+                   and await _on_the_spot(record)) or \
+                  (command == "payment_done" and args.get("channel") == "gateway" and is_owner(actor, record))
+        # ^ the owner's payment at a gateway, recorded on their behalf when its verified notification arrives; the
+        # order it names is checked in server/payments/obligation.py (docs/payments.md "Gateway").
         if not allowed:
             return _no("forbidden", "Không có quyền thực hiện thao tác này với hồ sơ này.",
                        "You may not do this to this dossier.")
@@ -410,6 +414,13 @@ class DossierPolicy:
                 if missing is not None:
                     return missing
                 changes["received_at"] = now_iso()
+        elif command in ("request_payment", "payment_done"):
+            # The fee fixed on the dossier; the payment recorded with its evidence (server/payments/obligation.py).
+            paying = await (obligation.fix_fee if command == "request_payment" else obligation.record_payment)(
+                record, args)
+            if isinstance(paying, Rejection):
+                return paying
+            changes.update(paying)
         elif command == "finish" and actor.role != SPECIALIST:
             # A leader (or, "4 tại chỗ", the authorised officer) signs what they finish.
             changes.update(substatus=APPROVED, approved_by=int(actor.user_id), approved_at=now_iso())

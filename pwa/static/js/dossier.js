@@ -17,6 +17,7 @@ import { feeFor, feeText } from "./fees.js";
 import { ratingBox } from "./rating.js";
 import { reusePanel } from "./reuse.js";
 import { documentLinks, supplementBox, supplementOpen, supplementState } from "./supplement.js";
+import { paymentBox } from "./payment.js";
 import { requestSync, resetBackoff } from "./sync.js";
 import { progress as uploadProgress, uploadPages } from "./upload.js";
 import { citizenStatusName, S } from "./workflow.js";
@@ -139,7 +140,7 @@ export async function showDossier(screen, id) {
   if (justSubmitted && dossier.status === S.draft && !dossier.pending_submit) justSubmitted = null;
   const confirmation = justSubmitted ? h("p", { class: "confirm", id: "submitted", role: "status", tabindex: "-1" },
     t("submitted_note")) : null;
-  if (!screen.paint(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), confirmation || "", header, askedFor.element, saved, editor.element,
+  if (!screen.paint(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), confirmation || "", header, askedFor.element, paymentBox(dossier), saved, editor.element,
     pagesEditor(id, detail.documents || [], { editable: editable || supplement, progress: uploadProgress,
       onAdded: () => { screen.scheduleSync(); uploadPages(); }, extra: (document) => reusePanel(id, document),
       formsAt: detail.verify_url || "" }),

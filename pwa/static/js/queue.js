@@ -168,6 +168,11 @@ export async function queueView(gen, paint, liveUser = null) {
       if (detail) details.set(code, detail);
     }
     const feeOf = (d, e) => {
+      // Once payment was requested the amount is the one fixed on the dossier (docs/payments.md), paid or not.
+      if (e.fee_amount_vnd !== undefined) {
+        const fixed = feeText({ amount_vnd: e.fee_amount_vnd, note: "", exemptions: [] });
+        return fixed + (e.paid_at ? tr(" (đã nộp)", " (paid)") : tr(" (chờ nộp)", " (to pay)"));
+      }
       const detail = details.get(e.procedure_code);
       return detail ? feeText(feeFor(detail, e.channel, d.input || {}, serverPages.get(d.id) || {})) : null;
     };

@@ -3,7 +3,7 @@
 // sending is a command in the outbox, so it works offline like submitting.
 import { readAll } from "./db.js";
 import { h } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, tr } from "./i18n.js";
 import { sendSupplement } from "./outbox.js";
 import { S } from "./workflow.js";
 
@@ -73,6 +73,7 @@ export function documentLinks(dossier) {
   if (data.code && data.received_at && dossier.status !== S.refused) kinds.push(["receipt", t("doc_receipt")]);
   if (dossier.status === S.supplement) kinds.push(["supplement_request", t("doc_supplement_request")]);
   if (dossier.status === S.refused) kinds.push(["refusal", t("doc_refusal")]);
+  if (data.paid_at) kinds.push(["payment_receipt", tr("Xác nhận đã nộp phí, lệ phí", "Confirmation of payment")]);
   if (!kinds.length) return "";
   const link = (href, text, id) => h("a", { href, id, target: "_blank", rel: "noopener" }, text);
   return h("section", { class: "documents-links", id: "documents-links" }, h("h2", {}, t("doc_title")),

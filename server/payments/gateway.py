@@ -1,0 +1,42 @@
+"""A payment gateway behind one interface (docs/payments.md "Gateway"): VNPAY today (server/payments/vnpay.py).
+
+A gateway turns an order into the URL the citizen's browser is sent to, and checks the signature of what it sends
+back (the browser's return and the server-to-server notification). Only a verified notification records a payment
+(server/payments/online.py); the return only brings the citizen back to the app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Protocol
+
+
+@dataclass(frozen=True)
+class Order:
+    txn_ref: str  # our reference, unique per order
+    amount_vnd: int
+    info: str  # what the citizen reads at the gateway: the dossier code
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a gateway said about an order, once its signature was verified."""
+
+    txn_ref: str
+    amount_vnd: int | None  # None: not a whole number of đồng
+    success: bool
+    transaction_no: str  # the gateway's own reference
+
+
+class Gateway(Protocol):
+    name: str
+
+    def pay_url(self, order: Order, return_url: str, client_ip: str, now: datetime) -> str:
+        """Where to send the citizen's browser to pay `order`."""
+        ...
+
+    def verify(self, params: Mapping[str, str]) -> Notification | None:
+        """The notification in `params` (a return or a server-to-server call), or None when its signature is not
+        the gateway's."""
+        ...

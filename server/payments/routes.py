@@ -1,0 +1,223 @@
+"""Payments over HTTP (docs/payments.md):
+
+- GET /api/dossiers/{id}/payment: what the citizen owes and how to pay it (the fixed fee, the VietQR text and its SVG,
+  the unit's account); before payment is requested, the fee the rules give now. Whoever may read the dossier.
+- PUT /api/units/{code}/collection-account: the unit's collection account (administrator of the unit or above it).
+- POST /api/units/{code}/statements: import a bank statement (CSV or camt.053 XML, the raw file as the body).
+- GET /api/units/{code}/payments: the statement lines left for an officer (partial, overpaid, duplicate, unmatched,
+  refused). The last two: the one-stop desk and the leader of that unit only.
+- POST /api/dossiers/{id}/payment/gateway: the owner starts paying at the gateway: {url} to send the browser to.
+- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; the only way a gateway
+  payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY, sent on to the app.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from datetime import datetime, timezone
+
+from starlette.datastructures import UploadFile
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from server.accounts import access
+from server.accounts.sessions import CSRF_FIELD, check_csrf, current_user
+from server.catalog.fees import fee_text
+from server.catalog.routes import unit_tree
+from server.documents.qr import qr_svg
+from server.dossiers.store import dossier_record
+from server.models import AdministrativeUnit, CollectionAccount, Dossier, PaymentOrder, User
+from server.payments import online
+from server.payments.obligation import quote
+from server.payments.vnpay import Vnpay
+from server.payments.reconcile import import_lines, waiting_lines
+from server.payments.statements import StatementError, read_statement
+from server.payments.vietqr import ACCOUNT_PATTERN, BIN_PATTERN
+from server.web.errors import ApiError
+from server.web.guard import requires
+from server.web.i18n import locale_of
+from server.web.pages import render
+from server.web.requests import read_json_object, text_field
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "Không tìm thấy hồ sơ.", "Dossier not found.")
+
+
+@requires("dossier.read")
+async def get_payment(request: Request, user: User) -> JSONResponse:
+    dossier_id = request.path_params["id"]
+    dossier = await Dossier.get_or_none(id=dossier_id) if len(dossier_id) <= 36 else None
+    if dossier is None or not access.allowed(user, "dossier.read", dossier):
+        raise _not_found()  # another's dossier is not there at all (docs/access.md)
+    unit_id = dossier.handling_unit_id or dossier.unit_id
+    account = await CollectionAccount.get_or_none(unit_id=unit_id) if unit_id else None
+    fixed = dossier.fee_fixed_at is not None
+    current = await quote(await dossier_record(dossier))
+    amount = dossier.fee_amount_vnd if fixed else current["amount_vnd"]
+    return JSONResponse({
+        "fixed": fixed, "amount_vnd": amount,
+        "text": fee_text({**current, "amount_vnd": amount}),
+        "qr": dossier.payment_qr or None,
+        "qr_svg": qr_svg(dossier.payment_qr, title="Mã VietQR nộp phí, lệ phí") if dossier.payment_qr else None,
+        "note": dossier.code if dossier.payment_qr else None,
+        "account": {"bank_bin": account.bank_bin, "number": account.number, "name": account.name}
+        if account else None,
+        "paid_at": dossier.paid_at.isoformat() if dossier.paid_at else None,
+        "channel": dossier.payment_channel or None, "reference": dossier.payment_reference or None,
+        # Whether the owner may pay this fee at a gateway now (POST …/payment/gateway): the app's button.
+        "gateway": request.app.state.settings.vnpay is not None and dossier.status == 6 and bool(amount)
+        and dossier.paid_at is None and access.allowed(user, "dossier.own", dossier),
+    })
+
+
+async def _unit(request: Request) -> AdministrativeUnit:
+    code = request.path_params["code"]
+    unit = await AdministrativeUnit.filter(code=code, valid_to__isnull=True).order_by("id").first() \
+        if len(code) <= 16 else None
+    if unit is None:
+        raise ApiError(404, "unknown_unit", "Không tìm thấy đơn vị hành chính đang có hiệu lực với mã này.",
+                       "No administrative unit in force has this code.")
+    return unit
+
+
+def _own_unit_only(user: User, unit: AdministrativeUnit) -> None:
+    if not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
+        raise ApiError(403, "forbidden", "Chỉ đối soát được tài khoản thu của đơn vị mình.",
+                       "You may reconcile only your own unit's account.")
+
+
+@requires("unit.manage")
+async def put_collection_account(request: Request, user: User) -> JSONResponse:
+    unit = await _unit(request)
+    if not access.allowed(user, "unit.manage", await unit_tree(unit)):
+        raise ApiError(403, "forbidden", "Chỉ sửa được đơn vị của mình và các đơn vị trực thuộc.",
+                       "You may change only your own unit and the units below it.")
+    body = await read_json_object(request)
+    bank_bin = text_field(body, "bank_bin", "mã BIN ngân hàng", max_length=6) or ""
+    number = text_field(body, "number", "số tài khoản", max_length=19) or ""
+    name = text_field(body, "name", "tên chủ tài khoản", max_length=200) or ""
+    if not BIN_PATTERN.match(bank_bin) or not ACCOUNT_PATTERN.match(number):
+        raise ApiError(400, "invalid_account", "Mã BIN ngân hàng gồm 6 chữ số (ví dụ 970415); số tài khoản tối đa "
+                       "19 chữ hoặc số, không có dấu cách.",
+                       "The bank BIN is 6 digits (e.g. 970415); the account number up to 19 letters or digits.")
+    await CollectionAccount.update_or_create(unit_id=unit.id, defaults={"bank_bin": bank_bin, "number": number,
+                                                                        "name": name})
+    return JSONResponse({"unit": unit.code, "bank_bin": bank_bin, "number": number, "name": name})
+
+
+@requires("payment.reconcile")
+async def post_statement(request: Request, user: User) -> JSONResponse:
+    unit = await _unit(request)
+    _own_unit_only(user, unit)
+    try:
+        lines = read_statement(await request.body())
+    except StatementError as error:
+        raise ApiError(400, "invalid_statement", error.vi, error.en) from None
+    report = await import_lines(unit, user, lines)
+    return JSONResponse(report.as_json())
+
+
+@requires("payment.reconcile")
+async def get_waiting(request: Request, user: User) -> JSONResponse:
+    unit = await _unit(request)
+    _own_unit_only(user, unit)
+    return JSONResponse({"items": await waiting_lines(unit)})
+
+
+def _gateway(request: Request) -> Vnpay:
+    settings = request.app.state.settings.vnpay
+    if settings is None:
+        raise ApiError(409, "gateway_not_configured", "Chưa có cổng thanh toán trực tuyến; Ông/Bà chuyển khoản bằng "
+                       "mã VietQR hoặc nộp tại bộ phận một cửa.",
+                       "No online payment gateway is set up: pay by VietQR transfer or at the desk.")
+    return Vnpay(settings)
+
+
+@requires("dossier.own")
+async def post_gateway_order(request: Request, user: User) -> JSONResponse:
+    dossier_id = request.path_params["id"]
+    dossier = await Dossier.get_or_none(id=dossier_id) if len(dossier_id) <= 36 else None
+    if dossier is None or not access.allowed(user, "dossier.read", dossier):
+        raise _not_found()
+    if not access.allowed(user, "dossier.own", dossier):
+        raise ApiError(403, "forbidden", "Chỉ người nộp hồ sơ thanh toán trực tuyến được.",
+                       "Only the applicant pays online.")
+    if dossier.status != 6 or not dossier.fee_amount_vnd or dossier.paid_at is not None:
+        raise ApiError(409, "nothing_to_pay", "Hồ sơ này không có khoản phí nào đang chờ nộp.",
+                       "This dossier has no fee waiting to be paid.")
+    gateway = _gateway(request)
+    _, order = await online.start_order(dossier, gateway.name)
+    base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")  # the address citizens use
+    return_url = base + "/api/payments/vnpay/return"
+    client = request.client.host if request.client else ""
+    return JSONResponse({"url": gateway.pay_url(order, return_url, client, datetime.now(timezone.utc)),
+                         "txn_ref": order.txn_ref}, status_code=201)
+
+
+def _params(request: Request) -> dict[str, str]:
+    params = {name: value for name, value in request.query_params.items() if name.startswith("vnp_")}
+    if len(params) > 40 or any(len(value) > 1000 for value in params.values()):
+        return {}
+    return params
+
+
+@requires("payment.notify")
+async def vnpay_ipn(request: Request, user: User | None) -> JSONResponse:
+    """Always 200 with VNPAY's {RspCode, Message}: the gateway retries on anything else."""
+    notification = _gateway(request).verify(_params(request))
+    code = online.BAD_SIGNATURE if notification is None else await online.notified(notification)
+    return JSONResponse({"RspCode": code, "Message": online.MESSAGES[code]})
+
+
+@requires("payment.notify")
+async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
+    """Back to the dossier in the app. Nothing is recorded here: only the notification pays (a return can be
+    forged or replayed by a browser, and may come before the notification)."""
+    notification = _gateway(request).verify(_params(request))
+    if notification is None:
+        raise ApiError(400, "invalid_signature", "Đường dẫn trả về từ cổng thanh toán không hợp lệ. Ông/Bà mở lại "
+                       "hồ sơ trong ứng dụng để xem tình trạng nộp phí.",
+                       "The link back from the payment gateway is not valid: open the dossier in the app.")
+    order = await PaymentOrder.get_or_none(txn_ref=notification.txn_ref[:40])
+    return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
+
+
+async def officer_payments_page(request: Request) -> Response:
+    """/officer/payments: the statement import as a form, and the lines left to resolve (the officer's own unit)."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/officer/payments", status_code=303)
+    unit = await AdministrativeUnit.get_or_none(id=user.unit_id) if user.unit_id else None
+    if unit is None or not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
+        return await render(request, "message.html", status=403, title_key="forbidden_title", text_key="forbidden_text")
+    report, error, status = None, None, 200
+    if request.method == "POST":
+        async with request.form(max_files=1, max_fields=4) as form:
+            try:
+                check_csrf(request, form.get(CSRF_FIELD))
+                upload = form.get("statement")
+                data = await upload.read() if isinstance(upload, UploadFile) else b""
+                report = (await import_lines(unit, user, read_statement(data))).as_json()
+            except StatementError as refused:
+                error, status = (refused.en if locale_of(request) == "en" else refused.vi), 400
+            except ApiError as refused:
+                error, status = (refused.message_en if locale_of(request) == "en" else refused.message), refused.status
+    return await render(request, "payments.html", status=status, unit=unit, report=report, error=error,
+                        lines=await waiting_lines(unit))
+
+
+page_routes = [
+    Route("/officer/payments", officer_payments_page, methods=["GET", "POST"]),
+]
+
+
+api_routes = [  # under /api
+    Route("/dossiers/{id}/payment", get_payment, methods=["GET"]),
+    Route("/units/{code}/collection-account", put_collection_account, methods=["PUT"]),
+    Route("/units/{code}/statements", post_statement, methods=["POST"]),
+    Route("/units/{code}/payments", get_waiting, methods=["GET"]),
+    Route("/dossiers/{id}/payment/gateway", post_gateway_order, methods=["POST"]),
+    Route("/payments/vnpay/ipn", vnpay_ipn, methods=["GET"]),
+    Route("/payments/vnpay/return", vnpay_return, methods=["GET"]),
+]
