@@ -5,7 +5,8 @@ It checks the documented request of `POST /message/template`: the header `access
 an optional `tracking_id` (at most 48 characters); it answers like Zalo: HTTP 200 with `{error: 0, message: "Success",
 data: {msg_id, sent_time, quota}}`, or a negative code: -124 invalid access token, -118 the phone has no Zalo account,
 -115 out of quota, -100 a malformed request. Test controls:
-`GET /__test/messages`; `POST /__test/mode?no_zalo=84…,84…&quota=0|1&fail=N` (`fail`: the next N requests get HTTP 500);
+`GET /__test/messages`; `POST /__test/mode?no_zalo=84…,84…&quota=0|1&fail=N&fail_every=M` (`fail`: the next N requests
+get HTTP 500; `fail_every`: every Mth request does, for benchmarks);
 `POST /__test/reset`.
 """
 
@@ -33,6 +34,9 @@ class State:
         self.no_zalo: set[str] = set()
         self.quota_used_up = False
         self.fail = 0
+        self.fail_every = 0
+        self.requests = 0
+        self.failed = 0
         self.next_id = 1
 
 
@@ -58,7 +62,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/__test/messages":
             with STATE.lock:
-                return self._answer({"messages": STATE.messages, "refused": STATE.refused})
+                return self._answer({"messages": STATE.messages, "refused": STATE.refused,
+                                     "requests": STATE.requests, "failed": STATE.failed})
         self._answer({"error": 404}, 404)
 
     def do_POST(self) -> None:
@@ -78,12 +83,16 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.quota_used_up = query["quota"] == "0"
                 if "fail" in query:
                     STATE.fail = int(query["fail"])
+                if "fail_every" in query:
+                    STATE.fail_every = int(query["fail_every"])
             return self._answer({"ok": True})
         if parts.path != "/message/template":
             return self._answer({"error": 404}, 404)
         with STATE.lock:
-            if STATE.fail > 0:
-                STATE.fail -= 1
+            STATE.requests += 1
+            if STATE.fail > 0 or (STATE.fail_every and STATE.requests % STATE.fail_every == 0):
+                STATE.fail = max(0, STATE.fail - 1)
+                STATE.failed += 1
                 return self._answer({"error": "server"}, 500)
         answer = self._check(raw)
         self._answer(answer)
@@ -122,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
                 return refuse(-115, "Out of quota", body)
             msg_id = f"z{STATE.next_id:08d}"
             STATE.next_id += 1
-            STATE.messages.append({**body, "msg_id": msg_id})
+            STATE.messages.append({**body, "msg_id": msg_id, "at": time.time()})
         return {"error": 0, "message": "Success",
                 "data": {"msg_id": msg_id, "sent_time": str(int(time.time() * 1000)),
                          "quota": {"dailyQuota": "1000", "remainingQuota": str(1000 - len(STATE.messages))}}}

@@ -52,7 +52,8 @@ MAX_ATTEMPTS = 8  # 5 s doubling: about 20 minutes of trying before the next cha
 BACKOFF_CAP = 3600.0
 BATCH = 100
 CONCURRENCY = 16
-SWEEP_EVERY = 60.0  # seconds between looks for push rows whose jobs ended without a worker seeing it
+SWEEP_EVERY = 60.0
+UNMATCHED_FOR = 600.0  # seconds a receipt waits for its submission to be recorded (by this worker or another)  # seconds between looks for push rows whose jobs ended without a worker seeing it
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -294,7 +295,8 @@ class ChannelWorker:
         self.limit = asyncio.Semaphore(concurrency)
         self.link: sms.SmppLink | None = None
         self.loop = asyncio.get_running_loop()
-        self.unmatched: dict[str, sms.Receipt] = {}  # receipts that came before their submission was recorded
+        # receipts that came before their submission was recorded (with when they came), kept UNMATCHED_FOR seconds
+        self.unmatched: dict[str, tuple[sms.Receipt, float]] = {}
         self.receipts: set[asyncio.Task[None]] = set()
         self.sent = 0
         if settings.sms is not None:
@@ -310,6 +312,8 @@ class ChannelWorker:
 
     async def run_once(self, limit: int = BATCH) -> int:
         """Claim one batch of due Zalo and SMS rows and send it; returns how many were claimed."""
+        if self.unmatched:
+            await self._retry_unmatched()
         ids = await outbox.claim(NoticeDelivery, limit, scope=Q(channel__in=PAID))
         if not ids:
             return 0
@@ -366,7 +370,7 @@ class ChannelWorker:
                 self.sent += 1
             early = self.unmatched.pop(outcome.message_id, None) if outcome.message_id else None
             if early is not None:
-                await record_receipt(row.channel, early)
+                await record_receipt(row.channel, early[0])
         elif outcome.result == "retry" and row.attempts < MAX_ATTEMPTS:
             await NoticeDelivery.filter(id=row.id, status=SENDING).update(
                 status=QUEUED, locked_until=None, next_attempt_at=now + timedelta(seconds=backoff(row.attempts)),
@@ -387,13 +391,22 @@ class ChannelWorker:
         task.add_done_callback(self.receipts.discard)
 
     async def _receipt(self, receipt: sms.Receipt) -> None:
+        # Kept before looking: a submission recorded while the look-up runs finds it here (_record).
+        if len(self.unmatched) > 10_000:
+            self.unmatched.clear()
+        self.unmatched[receipt.message_id] = (receipt, self.loop.time())
         try:
-            if not await record_receipt(SMS, receipt):
-                if len(self.unmatched) > 10_000:
-                    self.unmatched.clear()
-                self.unmatched[receipt.message_id] = receipt
+            if await record_receipt(SMS, receipt):
+                self.unmatched.pop(receipt.message_id, None)
         except Exception:
             log.exception("recording an SMS delivery receipt failed")
+
+    async def _retry_unmatched(self) -> None:
+        """Receipts for messages another worker sent (after a reconnect the gateway may use any bind) or whose
+        submission this worker had not recorded yet: looked up again each round."""
+        for receipt, came in list(self.unmatched.values())[:100]:
+            if await record_receipt(SMS, receipt) or self.loop.time() - came > UNMATCHED_FOR:
+                self.unmatched.pop(receipt.message_id, None)
 
 
 async def record_receipt(channel: str, receipt: sms.Receipt) -> bool:

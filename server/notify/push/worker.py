@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httpx
 from server import config
@@ -89,11 +89,15 @@ class Worker:
                 status=SENT_STATUS, sent_at=now, locked_until=None, last_error="")
             await PushSubscription.filter(id__in={job.subscription_id for job in sent}).update(last_success_at=now)
             self.sent += len(sent)
+        dropped: set[int] = set()  # notices whose waiting jobs went with their subscription
         for job, outcome in results:
             if outcome.result == delivery.GONE:
                 await PushJob.filter(id=job.id).update(status=GONE_STATUS, locked_until=None, last_error=outcome.error)
                 if job.subscription_id is not None:
                     # The push service says this browser unsubscribed or expired: it will never deliver again.
+                    # values_list(flat=True): tortoise's stub says tuples
+                    dropped |= set(cast("list[int]", await PushJob.filter(
+                        subscription_id=job.subscription_id, status=QUEUED).values_list("notification_id", flat=True)))
                     await PushJob.filter(subscription_id=job.subscription_id, status=QUEUED).update(status=GONE_STATUS)
                     await PushSubscription.filter(id=job.subscription_id).delete()
                     log.info("push subscription %s removed: %s", job.subscription_id, outcome.error)
@@ -107,7 +111,7 @@ class Worker:
                     status=FAILED_STATUS, locked_until=None, last_error=outcome.error or "too many attempts")
         # A notice's push row follows its jobs: sent with the first, failed (and on to Zalo or SMS) with the last.
         await channels.settle_push({job.notification_id for job, outcome in results
-                                    if outcome.result != delivery.RETRY or job.attempts >= MAX_ATTEMPTS})
+                                    if outcome.result != delivery.RETRY or job.attempts >= MAX_ATTEMPTS} | dropped)
 
 
 async def run(signer: VapidSigner, stop: asyncio.Event, *, concurrency: int = CONCURRENCY,
