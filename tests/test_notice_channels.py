@@ -297,3 +297,28 @@ def test_channel_settings_say_what_is_wrong(tmp_path):
                                 "ZALO_TEMPLATES": "result_ready=2"})
     assert configured.notices.order == ("push", "sms") and configured.notices.daily_cap == {"sms": 5000}
     assert configured.notices.zalo is not None and configured.notices.zalo.templates == {"result_ready": "2"}
+
+
+# -- in the app --------------------------------------------------------------------------------------------------
+
+from tests.test_pwa import NEW_PASSWORD, browser, context, open_app, phone, sign_in  # noqa: E402,F401 - fixtures
+from tests.test_pwa import new_citizen as new_app_citizen  # noqa: E402
+
+
+def test_in_the_app_a_citizen_sees_how_a_notice_came_and_stops_sms(channel_server, zalo_api, context, phone):  # noqa: F811
+    number = new_app_citizen(channel_server)
+    citizen = Api(channel_server.url)
+    citizen.sign_in(number, NEW_PASSWORD)
+    received_dossier(channel_server, citizen)
+    wait_until(lambda: [c["status"] for c in channels_of(citizen)] == ["sent"])
+    open_app(phone, channel_server)
+    sign_in(phone, number, NEW_PASSWORD)
+    phone.locator("#menu-button").click()
+    phone.locator("#nav-channels").click()
+    phone.locator("#notices li").filter(has_text="Đã gửi qua Zalo").wait_for()
+    by_sms = phone.get_by_label("Nhận tin nhắn SMS")
+    assert by_sms.is_checked() and phone.get_by_label("Nhận thông báo qua Zalo").is_checked()
+    by_sms.uncheck()
+    wait_until(lambda: citizen.get("/api/account/channels").json()["stopped"] == ["sms"])
+    phone.locator("#channel-sms:not(:checked)").wait_for()
+    assert phone.get_by_label("Nhận thông báo qua Zalo").is_checked()
