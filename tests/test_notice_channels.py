@@ -322,3 +322,35 @@ def test_in_the_app_a_citizen_sees_how_a_notice_came_and_stops_sms(channel_serve
     wait_until(lambda: citizen.get("/api/account/channels").json()["stopped"] == ["sms"])
     phone.locator("#channel-sms:not(:checked)").wait_for()
     assert phone.get_by_label("Nhận thông báo qua Zalo").is_checked()
+
+
+def test_the_daily_cap_counts_messages_and_cost_per_channel_and_province(channel_server, channel_env):
+    script = """
+import asyncio, json
+from server import config, db
+from server.notify import channels
+
+async def main():
+    settings = config.install(config.load_settings())
+    await db.connect(settings)
+    try:
+        before = await channels.under_cap("sms", "T1")
+        await channels.count_sent("sms", "T1", 1, 750)
+        await channels.count_sent("sms", "T1", 2, 1500)  # a two-part SMS counts two
+        after = await channels.under_cap("sms", "T1")
+        other = await channels.under_cap("sms", "T2"), await channels.under_cap("zalo", "T1")
+        usage = [u for u in await channels.usage() if u["province"] == "T1"]
+        print(json.dumps([before, after, other, usage]))
+    finally:
+        await db.disconnect()
+
+asyncio.run(main())
+"""
+    env = {**channel_env, "NOTICE_DAILY_CAP": "sms=3,zalo=100"}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    before, after, other, usage = json.loads(result.stdout)
+    assert before is True and after is False and other == [True, True]
+    assert usage == [{"channel": "sms", "province": "T1", "sent": 3, "cost": 2250}]

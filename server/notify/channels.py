@@ -319,8 +319,9 @@ class ChannelWorker:
             return 0
         rows = await NoticeDelivery.filter(id__in=ids, status=SENDING).select_related("notification")
         outcomes = await asyncio.gather(*(self._send(row) for row in rows))
-        for row, outcome in zip(rows, outcomes):
-            await self._record(row, outcome)
+        async with in_transaction():  # one commit for the batch's outcomes, not one per row
+            for row, outcome in zip(rows, outcomes):
+                await self._record(row, outcome)
         return len(ids)
 
     async def _send(self, row: NoticeDelivery) -> Outcome:
@@ -329,7 +330,7 @@ class ChannelWorker:
             user = await User.get_or_none(id=notification.user_id)
             if user is None or row.channel in stopped_of(user.stopped_channels):
                 return Outcome("failed", messages=0, error="the person stopped this channel")
-            if not row.province:
+            if not row.province and notification.dossier_id:
                 row.province = await province_of(notification.dossier_id)
                 await NoticeDelivery.filter(id=row.id).update(province=row.province)
         if not await under_cap(row.channel, row.province):
