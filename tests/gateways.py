@@ -44,6 +44,21 @@ def _wait(process: subprocess.Popen, url: str, log: Path, name: str) -> None:
     raise RuntimeError(f"{name} did not answer within 30 s:\n{log.read_text()}")
 
 
+def ensure_smpp_installed() -> None:
+    """node `smpp` comes with the repository's devDependencies (package-lock.json): `npm ci` when it is missing."""
+    if (ROOT / "node_modules" / "smpp" / "package.json").is_file():
+        return
+    import fcntl
+
+    with open(ROOT / "tests" / "smpp" / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (ROOT / "node_modules" / "smpp" / "package.json").is_file():
+            done = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"npm ci failed:\n{done.stdout}\n{done.stderr}")
+
+
 @dataclass
 class SmppGateway:
     workdir: Path
@@ -52,8 +67,9 @@ class SmppGateway:
     process: subprocess.Popen | None = None
 
     def start(self) -> SmppGateway:
-        if shutil.which("node") is None:
-            raise RuntimeError("the SMS tests need node (Debian: apt-get install nodejs) and `npm ci` for node `smpp`")
+        if shutil.which("node") is None or shutil.which("npm") is None:
+            raise RuntimeError("the SMS tests need node and npm (Debian: apt-get install nodejs npm)")
+        ensure_smpp_installed()
         log = self.workdir / f"smpp-{self.port}.log"
         env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "SMPP_PORT": str(self.port), "HTTP_PORT": str(self.http_port),
                "SYSTEM_ID": SYSTEM_ID, "PASSWORD": PASSWORD, "NODE_PATH": str(ROOT / "node_modules")}

@@ -18,7 +18,7 @@ Counted at the gateways (what a person would have got): delivered (notices recei
 channel), lost (none received: target 0), duplicated (receptions beyond one per notice: target 0), per_s (notices
 received per second, from the workers' start to the last reception), the fallbacks taken (push→zalo, zalo→sms…)
 and, from the database, each channel's final states (an SMS is "delivered" once its receipt came).
-Writes bench/results/notify.json.
+Writes bench/results/notify.json (one entry per database).
 """
 
 from __future__ import annotations
@@ -257,7 +257,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="motcua-bench-notify-") as tmp:
         result = run(args, Path(tmp))
-    report = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "result": result}
+    # One entry per database, kept across runs: `--database postgres` does not erase the SQLite figures.
+    report = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    report.pop("result", None)
+    report["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "load_average": os.getloadavg()[0]}
+    report[args.database] = result
     print(json.dumps(result, indent=2), flush=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {RESULTS}")

@@ -248,13 +248,13 @@ async def settle_push(notification_ids: set[int] | list[int]) -> None:
     for notification_id, status in await PushJob.filter(notification_id__in=list(notification_ids)).values_list(
             "notification_id", "status"):
         jobs.setdefault(int(notification_id), []).append(str(status))
-    now = now_utc()
+    sent = [key_of(n, PUSH) for n in notification_ids if "sent" in jobs.get(n, [])]
+    if sent:  # one UPDATE for the batch: most notices are simply sent
+        await NoticeDelivery.filter(key__in=sent, status=QUEUED).update(status=SENT, sent_at=now_utc())
     for notification_id in notification_ids:
         statuses = jobs.get(notification_id, [])
         key = key_of(notification_id, PUSH)
-        if "sent" in statuses:
-            await NoticeDelivery.filter(key=key, status=QUEUED).update(status=SENT, sent_at=now)
-        elif all(status in ("failed", "gone") for status in statuses):
+        if "sent" not in statuses and all(status in ("failed", "gone") for status in statuses):
             if await NoticeDelivery.filter(key=key, status=QUEUED).update(
                     status=FAILED, last_error="no browser of this person took the push message"):
                 row = await NoticeDelivery.get(key=key)

@@ -2,7 +2,8 @@
 
 A row is claimed by marking it "sending" with a lease (locked_until): on PostgreSQL inside a transaction with
 `SELECT … FOR UPDATE SKIP LOCKED`, so any number of workers take disjoint batches without waiting on each other; on
-SQLite, which has one writer anyway, with a conditional UPDATE per row that only one claimer can win. A worker that
+SQLite, which has one writer anyway, with a conditional UPDATE per row that only one claimer can win (the batch in one
+transaction: one commit, not one disk sync per row). A worker that
 dies mid-batch leaves leases that expire, and its rows are claimed again.
 """
 
@@ -47,16 +48,19 @@ async def claim(model: Any, limit: int, now: datetime | None = None, scope: Q | 
     for _ in range(3):  # rows lost to another claimer are replaced by the next ones, a few times at most
         candidates = await model.filter(due).order_by("next_attempt_at").limit(
             limit - len(claimed)).values_list("id", "status", "locked_until")
+        if not candidates:
+            break
         lost = 0
-        for row_id, status, locked in candidates:
-            # Only the claimer whose UPDATE still finds the row as it read it wins it.
-            condition = Q(status=QUEUED, next_attempt_at__lte=now) if status == QUEUED else \
-                Q(status=SENDING, locked_until=locked)
-            if await model.filter(Q(id=row_id) & condition).update(status=SENDING, locked_until=until,
-                                                                    attempts=F("attempts") + 1):
-                claimed.append(row_id)
-            else:
-                lost += 1
+        async with in_transaction():  # one commit for the batch (each is a disk sync), not one per row
+            for row_id, status, locked in candidates:
+                # Only the claimer whose UPDATE still finds the row as it read it wins it.
+                condition = Q(status=QUEUED, next_attempt_at__lte=now) if status == QUEUED else \
+                    Q(status=SENDING, locked_until=locked)
+                if await model.filter(Q(id=row_id) & condition).update(status=SENDING, locked_until=until,
+                                                                        attempts=F("attempts") + 1):
+                    claimed.append(row_id)
+                else:
+                    lost += 1
         if not lost or len(claimed) >= limit:
             break
     return claimed
