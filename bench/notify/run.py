@@ -192,6 +192,7 @@ def run(args, workdir: Path) -> dict:
                 for worker in workers:
                     worker.terminate()
                 outputs = [worker.communicate(timeout=60)[0] for worker in workers]
+                Path(tempfile.gettempdir(), "motcua-bench-notify-workers.log").write_text("\n".join(outputs))
             reached = received_notices(push, smpp, zalo)
         states = asyncio.run(final_states(database_url))
         gateway = smpp.state()
@@ -210,7 +211,9 @@ def run(args, workdir: Path) -> dict:
                          "smpp_binds": gateway["binds"], "smpp_receipts_sent": gateway["receipts"],
                          "zalo_http_500": zalo_state["failed"], "zalo_refused_no_account": len(zalo_state["refused"]),
                          "push_410": sum(1 for r in push.received if r.status == 410)},
-            "worker_errors": [line for o in outputs for line in o.splitlines() if "Traceback" in line][:5],
+            # the exceptions the workers logged (their whole output is in the system's temp folder)
+            "worker_errors": [line for o in outputs for line in o.splitlines()
+                              if re.match(r"^[\w.]+(Error|Exception|Deadlock\w*):", line)][:10],
         }
     finally:
         smpp.stop()

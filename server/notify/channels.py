@@ -319,9 +319,34 @@ class ChannelWorker:
             return 0
         rows = await NoticeDelivery.filter(id__in=ids, status=SENDING).select_related("notification")
         outcomes = await asyncio.gather(*(self._send(row) for row in rows))
-        async with in_transaction():  # one commit for the batch's outcomes, not one per row
+        sent: list[tuple[str, str, int, int] | None] = []
+        try:
+            # One commit for the batch's outcomes, not one per row. The day's counts are added last and in one order
+            # (sorted keys), so two workers' batches never wait on each other's counter rows in a cycle.
+            async with in_transaction():
+                sent = [await self._record(row, outcome) for row, outcome in zip(rows, outcomes)]
+                counts: dict[tuple[str, str], list[int]] = {}
+                for item in filter(None, sent):
+                    total = counts.setdefault((item[0], item[1]), [0, 0])
+                    total[0] += item[2]
+                    total[1] += item[3]
+                for (channel, province), (messages, cost) in sorted(counts.items()):
+                    await count_sent(channel, province, messages, cost)
+        except Exception:
+            # The batch's transaction failed (a lost connection, a conflict): its messages went, so they are recorded
+            # one by one rather than left to be claimed and sent again when their lease ends.
+            log.exception("recording a batch of Zalo/SMS outcomes failed; recording them one by one")
+            sent = []
             for row, outcome in zip(rows, outcomes):
-                await self._record(row, outcome)
+                gained = await self._record(row, outcome)
+                if gained is not None:
+                    await count_sent(*gained)
+                sent.append(gained)
+        self.sent += sum(1 for item in sent if item is not None)
+        for row, outcome in zip(rows, outcomes):
+            early = self.unmatched.get(outcome.message_id) if outcome.result == "sent" and outcome.message_id else None
+            if early is not None and await record_receipt(row.channel, early[0]):
+                self.unmatched.pop(outcome.message_id, None)
         return len(ids)
 
     async def _send(self, row: NoticeDelivery) -> Outcome:
@@ -360,18 +385,15 @@ class ChannelWorker:
         sent = await zalo.send(self.client, self.settings.zalo, body)
         return Outcome(sent.result, sent.message_id, 1, sent.error)
 
-    async def _record(self, row: NoticeDelivery, outcome: Outcome) -> None:
+    async def _record(self, row: NoticeDelivery, outcome: Outcome) -> tuple[str, str, int, int] | None:
+        """Write one outcome; for a message newly recorded sent, returns what the day's count gains."""
         now = now_utc()
         if outcome.result == "sent":
             cost = self.settings.cost.get(row.channel, 0) * outcome.messages
             if await NoticeDelivery.filter(id=row.id, status=SENDING).update(
                     status=SENT, sent_at=now, locked_until=None, provider_id=outcome.message_id or None, cost=cost,
                     last_error=""):
-                await count_sent(row.channel, row.province, outcome.messages, cost)
-                self.sent += 1
-            early = self.unmatched.pop(outcome.message_id, None) if outcome.message_id else None
-            if early is not None:
-                await record_receipt(row.channel, early[0])
+                return row.channel, row.province, outcome.messages, cost
         elif outcome.result == "retry" and row.attempts < MAX_ATTEMPTS:
             await NoticeDelivery.filter(id=row.id, status=SENDING).update(
                 status=QUEUED, locked_until=None, next_attempt_at=now + timedelta(seconds=backoff(row.attempts)),
@@ -381,6 +403,7 @@ class ChannelWorker:
                     status=FAILED, locked_until=None, last_error=outcome.error or "too many attempts"):
                 row.last_error = outcome.error
                 await fall_through(row)
+        return None
 
     # Delivery receipts arrive on the SMPP thread; they are recorded on the event loop.
     def _receipt_from_thread(self, receipt: sms.Receipt) -> None:
