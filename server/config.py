@@ -59,6 +59,37 @@ class VnpaySettings:
 
 
 @dataclass(frozen=True)
+class SmppSettings:
+    """The operator's SMS gateway, spoken to over SMPP 3.4 (docs/operations.md "SMS gateway")."""
+    host: str  # SMPP_HOST
+    port: int  # SMPP_PORT (2775 by convention)
+    system_id: str  # SMPP_SYSTEM_ID
+    password: str  # SMPP_PASSWORD
+    source_addr: str  # SMPP_SOURCE_ADDR: the registered brand name (alphanumeric) or short code
+    diacritics: bool = False  # SMS_DIACRITICS=1: UCS-2 with Vietnamese marks (70 characters), else GSM-7 (160)
+
+
+@dataclass(frozen=True)
+class ZaloSettings:
+    """The province's Zalo Official Account and its approved ZNS template (docs/operations.md "Zalo Official Account")."""
+    access_token: str  # ZALO_ACCESS_TOKEN
+    template_id: str  # ZALO_TEMPLATE_ID: the template used for every kind without its own
+    templates: dict[str, str] = field(default_factory=dict)  # ZALO_TEMPLATES="result_ready=123,received=456"
+    api_url: str = "https://business.openapi.zalo.me"  # ZALO_API_URL
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """Which channels carry a notice and in what order, with their daily caps and costs (docs/push.md "Channels")."""
+    order: tuple[str, ...] = ("push", "zalo", "sms")  # NOTICE_CHANNELS="push,zalo,sms"
+    daily_cap: dict[str, int] = field(default_factory=dict)  # NOTICE_DAILY_CAP="sms=5000,zalo=20000" per province
+    cost: dict[str, int] = field(default_factory=dict)  # NOTICE_COST="sms=750,zalo=300" đồng per message
+    retry_base: float = 5.0  # NOTICE_RETRY_BASE: seconds before a gateway's first retry, doubling
+    sms: SmppSettings | None = None  # None: SMS is off (the embedded default)
+    zalo: ZaloSettings | None = None  # None: Zalo is off
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -77,6 +108,7 @@ class Settings:
     deadline_cutoff: time | None = None  # MOTCUA_DEADLINE_CUTOFF
     oidc: OidcSettings | None = None  # OIDC_ISSUER and friends; None: no identity provider (the embedded default)
     vnpay: VnpaySettings | None = None  # VNPAY_URL and friends; None: no payment gateway (transfer and cash only)
+    notices: NoticeSettings = field(default_factory=NoticeSettings)  # NOTICE_*, SMPP_*, ZALO_*: push only by default
 
     @property
     def tortoise_db_url(self) -> str:
@@ -146,6 +178,7 @@ def tunables(env: dict[str, str]) -> dict[str, Any]:
         "deadline_cutoff": cutoff,
         "oidc": _oidc(env),
         "vnpay": _vnpay(env),
+        "notices": _notices(env),
     }
 
 
@@ -160,6 +193,73 @@ def _vnpay(env: dict[str, str]) -> VnpaySettings | None:
         raise ConfigError("VNPAY_URL: must be the gateway's absolute payment URL, e.g. "
                           "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
     return VnpaySettings(url=values[0], tmn_code=values[1], hash_secret=values[2])
+
+
+CHANNELS = ("push", "zalo", "sms")
+
+
+def _per_channel(name: str, value: str) -> dict[str, int]:
+    """"sms=5000,zalo=20000" → {"sms": 5000, "zalo": 20000}."""
+    result: dict[str, int] = {}
+    for part in filter(None, (item.strip() for item in value.split(","))):
+        channel, _, number = part.partition("=")
+        channel = channel.strip()
+        if channel not in CHANNELS or not number.strip().isdigit():
+            raise ConfigError(f"{name}: {part!r} is not channel=number with a channel of {', '.join(CHANNELS)}, "
+                              "e.g. sms=5000,zalo=20000")
+        result[channel] = int(number)
+    return result
+
+
+def _notices(env: dict[str, str]) -> NoticeSettings:
+    order_text = env.get("NOTICE_CHANNELS", "").strip()
+    order = tuple(item.strip() for item in order_text.split(",") if item.strip()) if order_text else CHANNELS
+    unknown = [item for item in order if item not in CHANNELS]
+    if unknown or len(set(order)) != len(order):
+        raise ConfigError(f"NOTICE_CHANNELS: list each of {', '.join(CHANNELS)} at most once, in the order to try them "
+                          f"(e.g. push,zalo,sms), not {order_text!r}")
+    try:
+        retry_base = float(env.get("NOTICE_RETRY_BASE", "").strip() or 5.0)
+    except ValueError:
+        raise ConfigError("NOTICE_RETRY_BASE must be a number of seconds, e.g. 5") from None
+    return NoticeSettings(order=order, daily_cap=_per_channel("NOTICE_DAILY_CAP", env.get("NOTICE_DAILY_CAP", "")),
+                          cost=_per_channel("NOTICE_COST", env.get("NOTICE_COST", "")), retry_base=max(0.0, retry_base),
+                          sms=_smpp(env), zalo=_zalo(env))
+
+
+def _smpp(env: dict[str, str]) -> SmppSettings | None:
+    host = env.get("SMPP_HOST", "").strip()
+    if not host:
+        return None
+    system_id, password = env.get("SMPP_SYSTEM_ID", "").strip(), env.get("SMPP_PASSWORD", "")
+    source = env.get("SMPP_SOURCE_ADDR", "").strip()
+    if not (system_id and password and source):
+        raise ConfigError("SMPP_HOST is set: set SMPP_SYSTEM_ID, SMPP_PASSWORD and SMPP_SOURCE_ADDR (the brand name "
+                          "or short code the operator registered) too")
+    port_text = env.get("SMPP_PORT", "").strip() or "2775"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"SMPP_PORT must be a port number such as 2775, not {port_text!r}")
+    return SmppSettings(host=host, port=int(port_text), system_id=system_id, password=password, source_addr=source,
+                        diacritics=env.get("SMS_DIACRITICS", "").strip() in ("1", "true"))
+
+
+def _zalo(env: dict[str, str]) -> ZaloSettings | None:
+    token = env.get("ZALO_ACCESS_TOKEN", "").strip()
+    if not token:
+        return None
+    template = env.get("ZALO_TEMPLATE_ID", "").strip()
+    templates: dict[str, str] = {}
+    for part in filter(None, (item.strip() for item in env.get("ZALO_TEMPLATES", "").split(","))):
+        kind, _, number = part.partition("=")
+        if not kind.strip() or not number.strip():
+            raise ConfigError(f"ZALO_TEMPLATES: {part!r} is not kind=template_id, e.g. result_ready=231234")
+        templates[kind.strip()] = number.strip()
+    if not (template or templates):
+        raise ConfigError("ZALO_ACCESS_TOKEN is set: set ZALO_TEMPLATE_ID to the approved ZNS template's id too")
+    url = env.get("ZALO_API_URL", "").strip() or "https://business.openapi.zalo.me"
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ConfigError("ZALO_API_URL must be an http(s) URL, e.g. https://business.openapi.zalo.me")
+    return ZaloSettings(access_token=token, template_id=template, templates=templates, api_url=url.rstrip("/"))
 
 
 def _oidc(env: dict[str, str]) -> OidcSettings | None:

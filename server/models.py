@@ -117,6 +117,9 @@ class User(Model):
     unit_id: int | None
     locale = fields.CharField(max_length=5, default="vi")
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The notice channels the person stopped ("sms,zalo"; docs/push.md "Channels"): a paid channel is used only
+    # while it is not listed here. Empty: every channel the province offers.
+    stopped_channels = fields.CharField(max_length=64, null=True)  # nullable: added to a filled table (0010)
 
     class Meta:
         table = "users"
@@ -634,3 +637,50 @@ class PaymentOrder(Model):
 
     class Meta:
         table = "payment_orders"
+
+
+class NoticeDelivery(Model):
+    """One notice by one channel (push, zalo, sms): its state, for the officer and for falling to the next channel.
+
+    `key` is the idempotency key ("n{notice}:{channel}", or "sms:{caller's key}" for an SMS not tied to an account):
+    unique, so a retried step or a second worker cannot queue the same message twice (server/notify/channels.py).
+    Push deliveries are settled from their push jobs; SMS and Zalo ones are claimed like push jobs (lease, SKIP LOCKED).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=160, unique=True)
+    notification: fields.ForeignKeyNullableRelation[Notification] = fields.ForeignKeyField(
+        "motcua.Notification", null=True, related_name="deliveries")
+    notification_id: int | None
+    channel = fields.CharField(max_length=8)  # push | zalo | sms
+    status = fields.CharField(max_length=16, default="queued")  # queued | sending | sent | delivered | failed
+    address = fields.CharField(max_length=16, default="")  # the phone number (0…) for sms and zalo
+    text = fields.TextField(default="")  # what an SMS not tied to a notice says
+    province = fields.CharField(max_length=16, default="")  # the province's unit code: the daily cap counts by it
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    provider_id = fields.CharField(max_length=80, null=True)  # the gateway's message id: receipts find the row by it
+    cost = fields.IntField(default=0)  # đồng, as the province's NOTICE_COST says
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notice_deliveries"
+        indexes = (("status", "next_attempt_at"), ("channel", "provider_id"))
+
+
+class ChannelUsage(Model):
+    """Messages sent and their cost per channel, province and day (Vietnam's date): the daily cap counts here."""
+
+    key = fields.CharField(max_length=64, primary_key=True)  # "{channel}:{province}:{yyyy-mm-dd}"
+    channel = fields.CharField(max_length=8)
+    province = fields.CharField(max_length=16)
+    day = fields.DateField()
+    sent = fields.IntField(default=0)
+    cost = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "channel_usage"

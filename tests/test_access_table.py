@@ -84,6 +84,8 @@ TABLE: list[Row] = [
     Row("DELETE", "/api/push/subscriptions/999999", "401 404 404 404 404 404 404"),
     Row("GET", "/api/notices", "401 200 200 200 200 200 200"),
     Row("POST", "/api/notices/999999/read", "401 404 404 404 404 404 404"),
+    Row("GET", "/api/account/channels", "401 200 200 200 200 200 200"),
+    Row("PUT", "/api/account/channels", "401 200 200 200 200 200 200", {"stopped": []}),
     Row("GET", "/api/me/documents", "401 200 200 200 200 200 200"),
     # Creating dossiers: citizens for themselves, intake officers at the desk for a citizen.
     Row("POST", "/api/dossiers", "401 201 201 201 403 403 403", NEW_DOSSIER),

@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from server.dossiers.records import STATUS_NAMES, create_dossier, dossier_json, dossiers_for, visible_dossier
+from server.accounts.access import allowed
 from server.models import AdministrativeUnit, DossierEvent, User
+from server.notify.channels import notices_of_events
 from server.web.requests import int_param, read_json_object
 from server.web.guard import requires
 
@@ -53,11 +55,15 @@ async def get_events(request: Request, user: User) -> JSONResponse:
     """The processing-control record (phiếu kiểm soát): the dossier's status timeline, oldest first."""
     dossier = await visible_dossier(user, request.path_params["id"])
     events = await DossierEvent.filter(dossier_id=dossier.id).order_by("at", "id").select_related("from_unit", "to_unit")
+    officer = allowed(user, "officer.area", dossier)
+    told = await notices_of_events([event.id for event in events]) if officer else {}
     return JSONResponse({"items": [{
         "at": event.at.isoformat(), "action": event.action, "from_status": event.from_status,
         "to_status": event.to_status, "status_name": STATUS_NAMES[event.to_status][0] if event.to_status is not None else None,
         "from_unit": event.from_unit.name if event.from_unit_id and event.from_unit else None,
         "to_unit": event.to_unit.name if event.to_unit_id and event.to_unit else None, "note": event.note,
+        # for officers: whom the step told, and by which channels it reached them (docs/push.md "Channels")
+        **({"notices": told.get(event.id, [])} if officer else {}),
     } for event in events]})
 
 

@@ -4,7 +4,7 @@ the form of the dossiers already written (the Store fills them at every write fr
 the claims by code and one-time SMS code; `sms_outbox` the texts waiting for the SMS channel.
 
 Indexes by RunSQL, not by altering the table: on SQLite altering rebuilds `dossiers` and breaks the keys that point
-at it (0009). This branch was made beside 0010 (another helper's); on merge, make 0011 depend on 0010.
+at it (0009). It follows 0010 (notice channels).
 """
 
 import json
@@ -54,7 +54,7 @@ async def nothing(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('motcua', '0009_oidc_personal_id')]
+    dependencies = [('motcua', '0010_notice_channels')]
 
     initial = False
 

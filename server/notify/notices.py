@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from server.accounts import access
+from server.notify import channels
 from server.dossiers.status import DossierStatus
 from server.models import INTAKE, LEADER, SPECIALIST, Dossier, DossierEvent, Notification, Procedure, PushJob, \
     PushSubscription, User
@@ -151,6 +152,8 @@ OWNER_NOTICES: dict[str, tuple[str, Callable[[str, str, Record], Text]]] = {
     "approve": ("result_ready", _result),
     "apologise": ("apology", _apology),
 }
+# The notices that may go by Zalo and SMS too are exactly the citizen's ones above.
+assert {kind for kind, _ in OWNER_NOTICES.values()} == channels.CITIZEN_KINDS
 
 
 
@@ -183,6 +186,8 @@ async def write_notice(user_ids: list[int], kind: str, text: Text, *, dossier_id
         return []
     urgency = KINDS[kind][1]
     locales = await _locales(user_ids)
+    people = {user_id: (phone, stopped) for user_id, phone, stopped in
+              await User.filter(id__in=user_ids).values_list("id", "phone", "stopped_channels")}
     url = f"/app#/d/{dossier_id}" if dossier_id else "/app#/inbox"
     written = []
     now = datetime.now(timezone.utc)
@@ -196,6 +201,10 @@ async def write_notice(user_ids: list[int], kind: str, text: Text, *, dossier_id
         if subscriptions:
             await PushJob.bulk_create([PushJob(notification_id=notice.id, subscription_id=subscription,
                                                next_attempt_at=now) for subscription in subscriptions])
+        # The first channel of the province's order that this person has (push, Zalo, SMS: server/notify/channels.py)
+        phone, stopped = people.get(user_id, (None, None))
+        await channels.start(notice, has_push=bool(subscriptions), phone=phone, stopped=stopped,
+                             citizen=kind in channels.CITIZEN_KINDS)
     return written
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from server.notify import channels
 from server.web.errors import ApiError
 from server.models import Device, Notification, PushJob, PushSubscription, User
 from server.web.requests import int_param, read_json_object
@@ -94,10 +95,12 @@ def subscription_json(subscription: PushSubscription) -> dict[str, Any]:
             "last_success_at": subscription.last_success_at.isoformat() if subscription.last_success_at else None}
 
 
-def notice_json(notice: Notification) -> dict[str, Any]:
+def notice_json(notice: Notification, channels_tried: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"id": notice.id, "kind": notice.kind, "title": notice.title, "body": notice.body, "url": notice.url,
             "dossier_id": notice.dossier_id, "created_at": notice.created_at.isoformat(),
-            "read_at": notice.read_at.isoformat() if notice.read_at else None}
+            "read_at": notice.read_at.isoformat() if notice.read_at else None,
+            # how it reached the person: [{channel, status, at, error}] in the order tried (docs/push.md "Channels")
+            "channels": channels_tried or []}
 
 
 @requires("catalog.read")
@@ -164,7 +167,31 @@ async def list_notices(request: Request, user: User) -> JSONResponse:
     offset = int_param(request, "offset", 0, minimum=0, maximum=1_000_000)
     items = await Notification.filter(user_id=user.id).order_by("-created_at", "-id").offset(offset).limit(limit)
     unread = await Notification.filter(user_id=user.id, read_at__isnull=True).count()
-    return JSONResponse({"items": [notice_json(n) for n in items], "unread": unread})
+    tried = await channels.deliveries_of([n.id for n in items])
+    return JSONResponse({"items": [notice_json(n, tried.get(n.id)) for n in items], "unread": unread})
+
+
+@requires("account.read_own")
+async def get_channels(request: Request, user: User) -> JSONResponse:
+    """The notice channels the province offers and those this person stopped."""
+    return JSONResponse(channels.choices(user))
+
+
+@requires("account.read_own")
+async def put_channels(request: Request, user: User) -> JSONResponse:
+    """{"stopped": ["sms", "zalo"]}: stop Zalo or SMS notices (push is stopped per device); [] allows them again."""
+    body = await read_json_object(request)
+    stopped = body.get("stopped")
+    if not isinstance(stopped, list) or not all(isinstance(item, str) for item in stopped) or len(stopped) > 5:
+        raise _bad("invalid_channels", "Danh sách kênh ngừng nhận (stopped) phải là danh sách, ví dụ [\"sms\"].",
+                   "stopped must be a list of channel names, e.g. [\"sms\"].", "stopped")
+    unknown = [item for item in stopped if item not in channels.PAID]
+    if unknown:
+        raise _bad("invalid_channels", f"Chỉ ngừng được tin nhắn SMS (sms) hoặc Zalo (zalo), không có kênh “{unknown[0][:20]}”. "
+                   "Thông báo trên ứng dụng được tắt trong mục Thiết bị.",
+                   f"Only sms and zalo can be stopped, not {unknown[0][:20]!r}; push is turned off per device.", "stopped")
+    await channels.set_stopped(user, set(stopped))
+    return JSONResponse(channels.choices(user))
 
 
 @requires("account.read_own")
@@ -184,5 +211,7 @@ api_routes = [  # under /api
     Route("/push/subscriptions", list_subscriptions, methods=["GET"]),
     Route("/push/subscriptions/{id}", delete_subscription, methods=["DELETE"]),
     Route("/notices", list_notices, methods=["GET"]),
+    Route("/account/channels", get_channels, methods=["GET"]),
+    Route("/account/channels", put_channels, methods=["PUT"]),
     Route("/notices/{id}/read", read_notice, methods=["POST"]),
 ]

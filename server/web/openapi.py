@@ -252,7 +252,8 @@ SPEC = {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
         "/api/dossiers/{id}/events": {"get": {
-            "summary": "The processing-control record: every step with who, when, from which status and unit to which",
+            "summary": "The processing-control record: every step with who, when, from which status and unit to which; "
+                       "for officers, each step's notices with the channels that carried them (notices[].reached_by)",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": {"description": "OK"}, "401": _error("Not signed in"), "404": _error("Unknown dossier")}}},
         "/api/me/documents": {"get": {
@@ -306,6 +307,15 @@ SPEC = {
             "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
             "responses": {"200": _json("NoticeList"), "400": _error("Invalid parameter"), "401": _error("Not signed in")}}},
+        "/api/account/channels": {
+            "get": {"summary": "The notice channels the province offers (push, zalo, sms, in its order) and those the "
+                               "user stopped",
+                    "responses": {"200": _json("NoticeChannels"), "401": _error("Not signed in")}},
+            "put": {"summary": "Stop Zalo or SMS notices ({stopped: [\"sms\", \"zalo\"]}; [] allows them again)",
+                    "parameters": [CSRF], "requestBody": _body("StoppedChannels"),
+                    "responses": {"200": _json("NoticeChannels"), "400": _error("Not a list of sms and zalo"),
+                                  "401": _error("Not signed in"), "403": _error("Missing CSRF token"),
+                                  "415": _error("Not JSON")}}},
         "/api/notices/{id}/read": {"post": {
             "summary": "Mark one of the user's notices read",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}, CSRF],
@@ -491,7 +501,19 @@ SPEC = {
         "Notice": {"type": "object", "required": ["id", "kind", "title", "body", "url"], "properties": {
             "id": {"type": "integer"}, "kind": {"type": "string"}, "title": {"type": "string"},
             "body": {"type": "string"}, "url": {"type": "string"}, "dossier_id": {"type": "string", "nullable": True},
-            "created_at": {"type": "string"}, "read_at": {"type": "string", "nullable": True}}},
+            "created_at": {"type": "string"}, "read_at": {"type": "string", "nullable": True},
+            "channels": {"type": "array", "description": "how it went, in the order tried", "items": {
+                "$ref": "#/components/schemas/NoticeDelivery"}}}},
+        "NoticeDelivery": {"type": "object", "required": ["channel", "status"], "properties": {
+            "channel": {"type": "string", "enum": ["push", "zalo", "sms"]},
+            "status": {"type": "string", "enum": ["queued", "sent", "delivered", "failed"]},
+            "at": {"type": "string", "nullable": True}, "error": {"type": "string"}}},
+        "NoticeChannels": {"type": "object", "required": ["offered", "stoppable", "stopped", "has_phone"], "properties": {
+            "offered": {"type": "array", "items": {"type": "string"}},
+            "stoppable": {"type": "array", "items": {"type": "string"}},
+            "stopped": {"type": "array", "items": {"type": "string"}}, "has_phone": {"type": "boolean"}}},
+        "StoppedChannels": {"type": "object", "required": ["stopped"], "properties": {
+            "stopped": {"type": "array", "maxItems": 5, "items": {"type": "string", "enum": ["sms", "zalo"]}}}},
         "NoticeList": {"type": "object", "required": ["items", "unread"], "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Notice"}}, "unread": {"type": "integer"}}},
         "DossierList": {"type": "object", "required": ["items"], "properties": {

@@ -80,6 +80,8 @@ async function drawHeader() {
     ...(sync.user && sync.user.role === "citizen" ? [h("a", { href: "#/claim", id: "nav-claim" }, t("claim_menu"))] : []),
     h("a", { href: "#/outbox", id: "nav-outbox" }, t("outbox")),
     h("a", { href: "/track", id: "nav-track" }, t("track")),
+    // notify.js: the inbox holds the devices and the Zalo/SMS choices (docs/push.md "Channels")
+    ...(sync.user ? [h("a", { href: "#/inbox", id: "nav-channels" }, t("menu_channels"))] : []),
     ...(sync.user ? [h("button", { type: "button", class: "link", id: "signout", onclick: signOut }, t("signout"))]
       : [h("a", { href: "#/signin", id: "nav-signin" }, t("signin")), h("a", { href: "#/signup", id: "nav-signup" }, t("signup"))]),
     h("button", { type: "button", class: "link", id: "nav-language", lang: lang === "vi" ? "en" : "vi",

@@ -181,7 +181,13 @@ function noticeItem(notice, redraw) {
   return h("li", { class: "card notice" + (notice.read_at ? "" : " unread"), "data-id": notice.id },
     h("a", { href: new URL(notice.url || "/app#/inbox", location.origin).hash, onclick: open }, h("strong", {}, notice.title)),
     h("p", {}, notice.body),
-    h("span", { class: "meta" }, when(notice.created_at) + (notice.read_at ? "" : " · " + t("unread"))));
+    h("span", { class: "meta" }, when(notice.created_at) + (notice.read_at ? "" : " · " + t("unread")) + reachedBy(notice)));
+}
+
+/** " · Đã gửi qua Zalo": the channels that carried this notice (push, Zalo, SMS), when any did. */
+function reachedBy(notice) {
+  const reached = (notice.channels || []).filter((c) => c.status === "sent" || c.status === "delivered");
+  return reached.length ? " · " + t("channels_reached", { c: reached.map((c) => t(`channel_name_${c.channel}`)).join(", ") }) : "";
 }
 
 async function devicesSection(redraw) {
@@ -215,6 +221,32 @@ async function devicesSection(redraw) {
   return box;
 }
 
+/** Zalo and SMS (docs/push.md "Channels"): shown when the province offers them; the person may stop either. */
+async function channelsSection(redraw) {
+  let choices;
+  try { choices = await getJson("/api/account/channels"); } catch (error) { return ""; } // offline
+  if (!choices.stoppable.length) return "";
+  const box = h("section", { id: "channels" }, h("h2", {}, t("channels_title")), h("p", { class: "note" },
+    choices.has_phone ? t("channels_hint") : t("channels_no_phone")));
+  const problem = h("p", { class: "error", hidden: true, role: "alert" });
+  const stopped = new Set(choices.stopped);
+  for (const channel of choices.stoppable) {
+    const input = h("input", { type: "checkbox", id: `channel-${channel}`, checked: !stopped.has(channel),
+      disabled: !choices.has_phone, onchange: async () => {
+        const next = new Set(stopped);
+        if (input.checked) next.delete(channel); else next.add(channel);
+        try { await send("PUT", "/api/account/channels", { stopped: [...next] }); redraw(); } catch (error) {
+          input.checked = !input.checked;
+          problem.textContent = t("channels_failed", { m: error.message });
+          problem.hidden = false;
+        }
+      } });
+    box.append(h("p", { class: "check" }, input, " ", h("label", { for: `channel-${channel}` }, t(`channel_${channel}`))));
+  }
+  box.append(problem);
+  return box;
+}
+
 /** #/inbox: the notices, newest first, then this account's devices. Offline, the last copy. */
 export async function inboxView(redraw) {
   let items;
@@ -234,7 +266,7 @@ export async function inboxView(redraw) {
     : items.length ? h("ul", { class: "cards", id: "notices" }, items.map((n) => noticeItem(n, redraw)))
       : h("p", { class: "empty" }, t("notices_none"));
   return [h("h1", {}, t("notices")), saved && items ? h("p", { class: "note" }, t("timeline_offline")) : "", list,
-    sync.user ? await devicesSection(redraw) : ""];
+    sync.user ? await devicesSection(redraw) : "", sync.user ? await channelsSection(redraw) : ""];
 }
 
 /** Signing out on a shared phone: this phone stops receiving the account's notices, and the inbox copy goes. */

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, cast
 
 import httpx
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
-
+from server import config
 from server.models import Notification, PushJob, PushSubscription
-from server.db.sql import is_postgres
+from server.notify import channels, outbox
+from server.notify.outbox import now_utc
 from server.notify.notices import notify_due_soon, ttl_of
 from server.notify.push import delivery
 from server.notify.push.message import MessageBuilder, Notice
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("motcua.push")
 
 QUEUED, SENDING, SENT_STATUS, FAILED_STATUS, GONE_STATUS = "queued", "sending", "sent", "failed", "gone"
-LEASE = timedelta(seconds=120)  # longer than a batch takes; a dead worker's jobs return after it
+LEASE = outbox.LEASE
 BATCH = 100
 CONCURRENCY = 32  # requests in flight per worker
 MAX_ATTEMPTS = 10  # 30 s doubling: about 4 hours of trying before giving up
@@ -40,45 +39,9 @@ POLL_SECONDS = 1.0
 DUE_SOON_EVERY = 300.0
 
 
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _claimable(now: datetime) -> Q:
-    return Q(status=QUEUED, next_attempt_at__lte=now) | Q(status=SENDING, locked_until__lt=now)
-
-
 async def claim(limit: int = BATCH, now: datetime | None = None) -> list[int]:
-    """Take up to `limit` due jobs for this worker alone; returns their ids."""
-    now = now or now_utc()
-    until = now + LEASE
-    if is_postgres():
-        async with in_transaction():
-            # Model rows, not values_list(): tortoise drops FOR UPDATE from a values query.
-            rows = await (PushJob.filter(_claimable(now)).order_by("next_attempt_at").limit(limit)
-                          .select_for_update(skip_locked=True).only("id"))
-            ids = [row.id for row in rows]
-            if ids:
-                await PushJob.filter(Q(id__in=ids) & _claimable(now)).update(
-                    status=SENDING, locked_until=until, attempts=F("attempts") + 1)
-        return ids
-    claimed: list[int] = []
-    for _ in range(3):  # jobs lost to another claimer are replaced by the next ones, a few times at most
-        candidates = await PushJob.filter(_claimable(now)).order_by("next_attempt_at").limit(
-            limit - len(claimed)).values_list("id", "status", "locked_until")
-        lost = 0
-        for job_id, status, locked in candidates:
-            # Only the claimer whose UPDATE still finds the job as it read it wins it.
-            condition = Q(status=QUEUED, next_attempt_at__lte=now) if status == QUEUED else \
-                Q(status=SENDING, locked_until=locked)
-            if await PushJob.filter(Q(id=job_id) & condition).update(status=SENDING, locked_until=until,
-                                                                      attempts=F("attempts") + 1):
-                claimed.append(job_id)
-            else:
-                lost += 1
-        if not lost or len(claimed) >= limit:
-            break
-    return claimed
+    """Take up to `limit` due push jobs for this worker alone; returns their ids (server/notify/outbox.py)."""
+    return await outbox.claim(PushJob, limit, now)
 
 
 def notice_of(notification: Notification) -> Notice:
@@ -126,11 +89,15 @@ class Worker:
                 status=SENT_STATUS, sent_at=now, locked_until=None, last_error="")
             await PushSubscription.filter(id__in={job.subscription_id for job in sent}).update(last_success_at=now)
             self.sent += len(sent)
+        dropped: set[int] = set()  # notices whose waiting jobs went with their subscription
         for job, outcome in results:
             if outcome.result == delivery.GONE:
                 await PushJob.filter(id=job.id).update(status=GONE_STATUS, locked_until=None, last_error=outcome.error)
                 if job.subscription_id is not None:
                     # The push service says this browser unsubscribed or expired: it will never deliver again.
+                    # values_list(flat=True): tortoise's stub says tuples
+                    dropped |= set(cast("list[int]", await PushJob.filter(
+                        subscription_id=job.subscription_id, status=QUEUED).values_list("notification_id", flat=True)))
                     await PushJob.filter(subscription_id=job.subscription_id, status=QUEUED).update(status=GONE_STATUS)
                     await PushSubscription.filter(id=job.subscription_id).delete()
                     log.info("push subscription %s removed: %s", job.subscription_id, outcome.error)
@@ -142,6 +109,9 @@ class Worker:
             elif outcome.result != delivery.SENT:
                 await PushJob.filter(id=job.id, status=SENDING).update(
                     status=FAILED_STATUS, locked_until=None, last_error=outcome.error or "too many attempts")
+        # A notice's push row follows its jobs: sent with the first, failed (and on to Zalo or SMS) with the last.
+        await channels.settle_push({job.notification_id for job, outcome in results
+                                    if outcome.result != delivery.RETRY or job.attempts >= MAX_ATTEMPTS} | dropped)
 
 
 async def run(signer: VapidSigner, stop: asyncio.Event, *, concurrency: int = CONCURRENCY,
@@ -151,8 +121,11 @@ async def run(signer: VapidSigner, stop: asyncio.Event, *, concurrency: int = CO
     Every few minutes it also looks for dossiers about to be late (server/notify/notices.py). With `until_idle`
     it returns once nothing is due (for tests and one-shot runs). Returns how many jobs it sent.
     """
-    last_due_check = 0.0
+    last_due_check = last_sweep = 0.0
     loop = asyncio.get_running_loop()
+    settings = config.current().notices
+    # Zalo and SMS (server/notify/channels.py) go with the push jobs, from the same loop, when the province has them.
+    others = channels.ChannelWorker(settings) if set(channels.offered(settings)) - {channels.PUSH} else None
     async with delivery.make_client(concurrency) as client:  # one connection per request in flight
         worker = Worker(signer, client, concurrency)
         while not stop.is_set():
@@ -160,7 +133,13 @@ async def run(signer: VapidSigner, stop: asyncio.Event, *, concurrency: int = CO
                 if due_soon and loop.time() - last_due_check >= DUE_SOON_EVERY:
                     last_due_check = loop.time()
                     await notify_due_soon()
-                if await worker.run_once():
+                if loop.time() - last_sweep >= channels.SWEEP_EVERY:
+                    last_sweep = loop.time()
+                    await channels.sweep_push()
+                busy = await worker.run_once()
+                if others is not None:
+                    busy += await others.run_once()
+                if busy:
                     continue
             except asyncio.CancelledError:
                 raise
@@ -172,7 +151,9 @@ async def run(signer: VapidSigner, stop: asyncio.Event, *, concurrency: int = CO
                 await asyncio.wait_for(stop.wait(), timeout=poll)
             except asyncio.TimeoutError:
                 pass
-        return worker.sent
+        if others is not None:
+            await others.close()
+        return worker.sent + (others.sent if others is not None else 0)
 
 
 def signer_for(settings: Settings) -> VapidSigner:
