@@ -231,11 +231,11 @@ class Dossier(Model):
     # later change of the catalog's rules or of the account does not alter them.
     fee_amount_vnd = fields.BigIntField(null=True)
     fee_fixed_at = fields.DatetimeField(null=True)
-    payment_qr = fields.CharField(max_length=512, default="")
+    payment_qr = fields.CharField(max_length=512, default="", db_default="")  # db_default: dossiers already there
     # The payment recorded by `payment_done`: when, by which channel (transfer | cash | gateway), its reference.
     paid_at = fields.DatetimeField(null=True)
-    payment_channel = fields.CharField(max_length=16, default="")
-    payment_reference = fields.CharField(max_length=128, default="")
+    payment_channel = fields.CharField(max_length=16, default="", db_default="")
+    payment_reference = fields.CharField(max_length=128, default="", db_default="")
 
     class Meta:
         table = "dossiers"

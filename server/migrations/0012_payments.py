@@ -83,16 +83,16 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Dossier',
             name='payment_channel',
-            field=fields.CharField(default='', max_length=16),
+            field=fields.CharField(default='', db_default='', max_length=16),
         ),
         ops.AddField(
             model_name='Dossier',
             name='payment_qr',
-            field=fields.CharField(default='', max_length=512),
+            field=fields.CharField(default='', db_default='', max_length=512),
         ),
         ops.AddField(
             model_name='Dossier',
             name='payment_reference',
-            field=fields.CharField(default='', max_length=128),
+            field=fields.CharField(default='', db_default='', max_length=128),
         ),
     ]

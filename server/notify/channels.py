@@ -136,7 +136,7 @@ async def fall_through(delivery: NoticeDelivery) -> str | None:
 
 
 # The notices of a citizen about their dossier (server/notify/notices.py OWNER_NOTICES): the ones worth a paid message.
-CITIZEN_KINDS = frozenset({"received", "supplement", "refused", "payment", "stopped", "result_ready", "apology"})
+CITIZEN_KINDS = frozenset({"received", "supplement", "refused", "payment", "paid", "stopped", "result_ready", "apology"})
 
 
 # -- an SMS of its own ---------------------------------------------------------------------------------------

@@ -156,7 +156,6 @@ OWNER_NOTICES: dict[str, tuple[str, Callable[[str, str, Record], Text]]] = {
 assert {kind for kind, _ in OWNER_NOTICES.values()} == channels.CITIZEN_KINDS
 
 
-
 def topic_of(dossier_id: str, prefix: str = "") -> str:
     """RFC 8030 Topic: ≤ 32 characters of base64url. A UUID's 32 hex digits, so a newer notice replaces a waiting one."""
     return (prefix + dossier_id.replace("-", ""))[:32]
