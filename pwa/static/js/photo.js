@@ -15,11 +15,12 @@ export const TYPE = "image/webp"; // when the browser can encode it (preferredTy
 export const FALLBACK_TYPE = "image/jpeg"; // every phone browser can encode JPEG
 
 /**
- * Shrinks a photo (or passes a PDF through) off the main thread.
- * @returns {Promise<{blob: Blob, width: number|null, height: number|null, sha256: string, bytes: number}>}
+ * Shrinks a photo (or passes a PDF through) off the main thread. A low-contrast page (a worn photocopy) is kept
+ * at a longer edge (shrink.js LOW_CONTRAST; `adapted` says so) unless `adapt` is false.
+ * @returns {Promise<{blob: Blob, width: number|null, height: number|null, sha256: string, bytes: number, adapted: boolean}>}
  */
-export async function shrinkPhoto(file, { longEdge = LONG_EDGE, quality = QUALITY, type } = {}) {
-  const settings = checkSettings({ longEdge, quality, type: type || await preferredType() });
+export async function shrinkPhoto(file, { longEdge = LONG_EDGE, quality = QUALITY, type, adapt = true } = {}) {
+  const settings = checkSettings({ longEdge, quality, type: type || await preferredType(), adapt });
   // Without OffscreenCanvas a worker cannot draw: do the work here instead (older Safari).
   if (typeof Worker === "undefined" || typeof OffscreenCanvas === "undefined") return shrinkHere(file, settings);
   return new Promise((resolve, reject) => {
