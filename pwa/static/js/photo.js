@@ -4,12 +4,13 @@
 // The defaults come from bench/attachments (docs/benchmarks.md, "Attachments"): the fewest bytes that keep
 // tesseract's word recall on hard pages (ruled tables in 9 pt, seals, photocopies, tilt, shadow) at ≥ 97 % of the
 // camera original's, pooled, and no page below 90 %. WebP keeps thin rules and small print at about 60 % of the
-// bytes JPEG needs; a browser that cannot encode WebP (Safari before 17) writes JPEG.
+// bytes JPEG needs; a browser that cannot encode WebP (Safari before 17) writes JPEG. A low-contrast page (a worn
+// photocopy) is kept larger: shrink.js LOW_CONTRAST.
 import { PhotoError, checkSettings, sha256Hex, shrinkHere } from "./shrink.js";
 
 export { PhotoError, sha256Hex, shrinkHere };
 
-export const LONG_EDGE = 1800; // px, the longer side after shrinking; a smaller photo is never enlarged
+export const LONG_EDGE = 1600; // px, the longer side after shrinking; a smaller photo is never enlarged
 export const QUALITY = 0.5; // WebP/JPEG quality given to the encoder
 export const TYPE = "image/webp"; // when the browser can encode it (preferredType)
 export const FALLBACK_TYPE = "image/jpeg"; // every phone browser can encode JPEG

@@ -6,11 +6,12 @@ const TYPES = ["image/jpeg", "image/webp"];
 const PDF_MAGIC = [0x25, 0x50, 0x44, 0x46, 0x2d]; // "%PDF-": the bytes decide, never the name or declared type
 
 // A page whose ink and paper are close in tone — a worn photocopy, grey paper in dim light — loses its letters to
-// the default setting: its strokes are faint and blurred, and scaled down to LONG_EDGE they melt into the paper
-// (bench/attachments: a photocopy page kept 0.66 of its words at 1800 px, 0.80–0.86 at 2000 px). Such a page is
-// kept at a longer edge instead. The tone range is the spread between the darkest and the lightest 1 % of the
-// frame (desk included); printed pages in daylight span 165–200 levels, the bench's photocopies about 120.
-export const LOW_CONTRAST = { range: 145, longEdge: 2400, quality: 0.5 };
+// the default setting: its strokes are faint and blurred, and scaled down they melt into the paper
+// (bench/attachments: a photocopy page kept 0.57–0.66 of its words at 1600–1800 px, 0.80–0.86 at 2000 px, 0.86 at
+// 2400 px q0.5, 0.91 at 2400 px q0.7). Such a page is kept at a longer edge and a higher quality instead, at about
+// five times the bytes of a printed page. The tone range is the spread between the darkest and the lightest 1 % of
+// the frame (desk included); the bench's printed pages span 168–192 levels, its photocopies 115–120.
+export const LOW_CONTRAST = { range: 145, longEdge: 2400, quality: 0.7 };
 
 /** Runs in photo-worker.js, or on the main thread as the fallback. `adapt: false` keeps the asked setting for
  * every page (the benchmark compares with it). */
