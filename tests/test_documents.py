@@ -123,8 +123,8 @@ def test_the_receipt_of_a_received_dossier_says_who_what_which_documents_and_whe
     assert re.search(r"Thời gian nhận hồ sơ: \d\d giờ \d\d phút, ngày \d\d tháng (0[12]|[3-9]|1[0-2]) năm \d{4}", text)
     # Circular 03/2025/TT-VPCP, Appendix I: the form's number is printed; the template's version is not (it is kept
     # in the page's data attribute), nor the product's name.
-    assert "Mẫu số 01" in text and "receipt v2" not in text and "motcua" not in text
-    assert 'data-template="receipt v2"' in page.text
+    assert "Mẫu số 01" in text and "receipt v3" not in text and "motcua" not in text
+    assert 'data-template="receipt v3"' in page.text
 
     # The QR code on the page encodes the signed tracking link, which reads back to this dossier.
     link = re.search(r"Quét mã QR để tra cứu hồ sơ: (\S+)", text).group(1)

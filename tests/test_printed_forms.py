@@ -11,12 +11,15 @@ from __future__ import annotations
 import io
 import json
 import re
+import asyncio
+import sqlite3
 import uuid
 from datetime import datetime, timedelta
 
 from pypdf import PdfReader
 
 from tests.conftest import ROOT, VALID_FORM, VINH_YEN, Api, officer_api, run_motcua, unique_phone
+from tests.test_attachments_http import finalize, jpeg, put, register
 from tests.test_documents import VIETNAM, Filed, command, file_dossier, officer_does, pdf_text, received_dossier, \
     vietnamese_date
 
@@ -41,7 +44,7 @@ def assert_printed_form(text: str, reader: PdfReader, form: str, symbol: str | N
     assert re.search(r"Vĩnh Yên, " + DATE, text) and "Phường Vĩnh Yên, ngày" not in text, text[:500]
     assert not re.search(r"tháng 0[3-9]", text), "months 3–9 take no leading zero (Decree 30/2020)"
     # Nothing internal on legal paper: no product name, no template label, no old issuer.
-    assert "motcua" not in text.lower() and not re.search(r"\bv[12]\b", text)
+    assert "motcua" not in text.lower() and not re.search(r"\bv[123]\b", text)
     assert "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ" not in text
     width_mm = round(float(reader.pages[0].mediabox.width) / 72 * 25.4)
     assert width_mm == (148 if a5 else 297), width_mm  # A5 portrait for 01–06 (06 too), A4 landscape for 07
@@ -80,7 +83,7 @@ def test_the_receipt_prints_form_01_the_centre_its_own_number_and_decree_30_date
     assert int(re.search(r"Số: (\d+)/TNHS-TTPVHCC", text2).group(1)) > int(number)
     # The page keeps the version where it is not printed.
     page = filed.citizen.get(f"/dossiers/{filed.dossier_id}/documents/receipt").text
-    assert 'data-template="receipt v2"' in page and "Thông tư 03/2025/TT-VPCP" in page
+    assert 'data-template="receipt v3"' in page and "Thông tư 03/2025/TT-VPCP" in page
 
 
 def test_supplement_refusal_and_control_record_print_forms_02_03_and_06(server):
@@ -172,3 +175,80 @@ def test_a_residence_procedure_of_the_police_prints_the_polices_forms(server, tm
     text, reader = flat_pdf(refused.citizen, f"/dossiers/{refused.dossier_id}/documents/refusal.pdf")
     assert_printed_form(text, reader, "Mẫu CT06", "TCHS-CA")
     assert "Chỗ ở không hợp pháp." in text
+
+
+def backdate_reception(server, dossier_id: str, days: int) -> None:
+    """Moves a dossier's reception (and its receipt's date of issue) back, as for a dossier received before a
+    template version came into force; written straight into the instance's database."""
+    url = server.env["DATABASE_URL"]
+    if url.startswith("sqlite://"):
+        connection = sqlite3.connect(url[len("sqlite://"):].split("?")[0], timeout=30)
+        try:
+            for table, column, key in (("dossiers", "received_at", "id"), ("document_numbers", "issued_at", "dossier_id")):
+                for (value,) in connection.execute(f"SELECT {column} FROM {table} WHERE {key} = ?", (dossier_id,)):
+                    earlier = datetime.fromisoformat(value) - timedelta(days=days)
+                    text = earlier.isoformat(sep=" ") if " " in value else earlier.isoformat()
+                    connection.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", (text, dossier_id))
+            connection.commit()
+        finally:
+            connection.close()
+        return
+
+    async def write() -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+        try:
+            await connection.execute(f"UPDATE dossiers SET received_at = received_at - interval '{days} days' "
+                                     "WHERE id = $1", dossier_id)
+            await connection.execute(f"UPDATE document_numbers SET issued_at = issued_at - interval '{days} days' "
+                                     "WHERE dossier_id = $1", dossier_id)
+        finally:
+            await connection.close()
+    asyncio.run(write())
+
+
+def test_receipt_v3_lists_only_the_documents_handed_in_and_an_older_reception_keeps_v2(server, tmp_path):
+    """docs/documents.md: receipt v3 lists the documents with pages and the declaration the form filled in — never a
+    "0 trang" row; a dossier received before v3 came into force prints on v2, as its first copy did."""
+    catalog = json.loads((ROOT / "tests" / "data" / "catalog-test.json").read_text())
+    birth = {**catalog["procedures"][0], "code": "TEST.KS01", "name": "Thủ tục thử nghiệm đăng ký khai sinh",
+             "documents": [
+                 {"name": "Tờ khai đăng ký khai sinh", "required": True, "original": True, "declaration": True},
+                 {"name": "Giấy chứng sinh", "required": True, "original": True},
+                 {"name": "Giấy tờ tùy thân của người đi đăng ký", "required": True},
+                 {"name": "Văn bản ủy quyền", "required": False}]}
+    path = tmp_path / "birth.json"
+    path.write_text(json.dumps({**catalog, "procedures": [birth]}, ensure_ascii=False))
+    run_motcua(["catalog", "import", str(path)], server.env)
+
+    citizen, phone = Api(server.url), unique_phone()
+    citizen.post("/api/accounts", {"phone": phone, "password": "mat-khau-dai", "full_name": "Hà Thị Lan"})
+    dossier_id = str(uuid.uuid4())
+    assert citizen.post("/api/dossiers", {"id": dossier_id, "procedure_code": "TEST.KS01", "data": VALID_FORM,
+                                          "unit_code": VINH_YEN}).status_code == 201
+    for page in (1, 2):  # two pages of the birth certificate; nothing for the ID papers
+        photo = jpeg(seed=page + int(phone[-3:]))
+        registered = register(citizen, dossier_id, photo, document="Giấy chứng sinh", page=page).json()
+        assert put(server.url, registered["upload"], photo).status_code == 200
+        assert finalize(citizen, registered["attachment"]["id"]).json()["status"] == "verified"
+    sent = citizen.post("/api/sync", {"device_id": f"dev-{uuid.uuid4().hex[:10]}", "cursor": None,
+                                      "mutations": [command(dossier_id, "submit")]})
+    assert sent.json()["results"][0]["status"] == "applied", sent.text
+    officer_does(server, "intake", dossier_id, ("receive", {}))
+
+    receipt = f"/dossiers/{dossier_id}/documents/receipt"
+    text, reader = flat_pdf(citizen, receipt + ".pdf")
+    assert_printed_form(text, reader, "Mẫu số 01", "TNHS-TTPVHCC")
+    assert re.search(r"1 Tờ khai đăng ký khai sinh 1 bản chính biểu mẫu điện tử 2 Giấy chứng sinh 1 bản chính 2 trang",
+                     text), text
+    assert "0 trang" not in text and "Giấy tờ tùy thân" not in text and "Văn bản ủy quyền" not in text
+    assert 'data-template="receipt v3"' in citizen.get(receipt).text
+
+    # Received a month ago, before v3: the reprint is the receipt the citizen was handed then, "0 trang" and all.
+    backdate_reception(server, dossier_id, 30)
+    old = citizen.get(receipt).text
+    assert 'data-template="receipt v2"' in old
+    text, _ = flat_pdf(citizen, receipt + ".pdf")
+    assert re.search(r"Tờ khai đăng ký khai sinh 1 bản chính 0 trang", text), text
+    assert re.search(r"Giấy tờ tùy thân của người đi đăng ký 1 bản sao 0 trang", text), text

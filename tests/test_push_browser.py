@@ -17,8 +17,8 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import VALID_FORM, VINH_YEN, Api, officer_api, start_server
 from tests.push_service import PushService
-from tests.test_pwa import NEW_PASSWORD, OUTBOX, browser, context, fill_valid_form, new_citizen, open_app, phone, saved, \
-    sign_in, start_draft, submit_draft  # noqa: F401 - fixtures
+from tests.test_pwa import NEW_PASSWORD, OUTBOX, browser, context, edited_draft, new_citizen, open_app, phone, \
+    sign_in, submit_draft  # noqa: F401 - fixtures
 from tests.test_sync_http import Device
 
 STUB = """(fake) => {
@@ -95,14 +95,9 @@ def test_notifications_are_offered_after_submitting_and_a_pushed_notice_opens_th
         push_server, push_service, context, phone):  # noqa: F811 - fixtures from test_pwa
     subscription = push_service.subscribe()
     context.add_init_script(f"({STUB})({json.dumps(subscription.to_json())})")
-    number = new_citizen(push_server)
-    open_app(phone, push_server)
-    sign_in(phone, number, NEW_PASSWORD)
+    number, dossier_id = edited_draft(phone, push_server)
     # Not offered on the first screens: only once a dossier has been sent.
     assert phone.locator("#push-offer").count() == 0
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
-    saved(phone)
     # The draft's first sync round ends by redrawing the dossier: a tap during that redraw can land on the old view.
     eventually(phone, lambda: phone.evaluate(OUTBOX) == [])
     submit_draft(phone)

@@ -164,6 +164,27 @@ def new_citizen(server) -> str:
     return phone
 
 
+def edited_draft(page, server, *, name: str | None = None, offline=None) -> tuple[str, str]:
+    """The common start of a citizen's story: a new citizen of their own, the app opened and signed in, a draft of
+    the test procedure started and edited — its name set to `name`, else the whole valid form filled — and kept on
+    the phone. With `offline` (the browser context) the phone goes offline and reloads before the draft is started.
+    Returns (the citizen's phone number, the dossier id)."""
+    number = new_citizen(server)
+    open_app(page, server)
+    sign_in(page, number, NEW_PASSWORD)
+    if offline is not None:
+        offline.set_offline(True)
+        page.reload()
+        page.get_by_text("Đang ngoại tuyến").wait_for()
+    dossier_id = start_draft(page)
+    if name is None:
+        fill_valid_form(page)
+    else:
+        page.locator("#f-full_name").fill(name)
+    saved(page)
+    return number, dossier_id
+
+
 def sent_body(request) -> dict:
     raw = request.post_data_buffer
     return json.loads(gzip.decompress(raw) if request.headers.get("content-encoding") == "gzip" else raw)
@@ -429,12 +450,7 @@ def test_a_new_release_is_offered_and_runs_after_the_reload(seeded_env, context,
 
 
 def test_a_conflict_with_another_device_is_shown_side_by_side_and_resolved(server, context, phone):
-    citizen = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    dossier_id = start_draft(phone)
-    phone.locator("#f-full_name").fill("Phạm Văn Đức")
-    saved(phone)
+    citizen, dossier_id = edited_draft(phone, server, name="Phạm Văn Đức")
     wait_outbox_empty(phone)
 
     context.set_offline(True)
@@ -511,15 +527,7 @@ def test_a_sync_request_delivered_twice_is_applied_once(server, context, phone):
 
 
 def test_one_stuck_outbox_item_is_removed_after_a_warning_and_the_rest_are_sent(server, context, phone):
-    citizen = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    context.set_offline(True)
-    phone.reload()
-    phone.get_by_text("Đang ngoại tuyến").wait_for()
-    kept = start_draft(phone)
-    phone.locator("#f-full_name").fill("Vũ Văn Giữ")
-    saved(phone)
+    citizen, kept = edited_draft(phone, server, name="Vũ Văn Giữ", offline=context)
     phone.goto(server.url + "/app#/")
     stuck = start_draft(phone)
     phone.locator("#f-full_name").fill("Vũ Văn Kẹt")
@@ -566,13 +574,8 @@ def test_one_stuck_outbox_item_is_removed_after_a_warning_and_the_rest_are_sent(
 def test_signing_out_on_a_shared_phone_warns_of_unsent_changes_then_clears_the_account(server, context, phone):
     phone.add_init_script("""(() => { window.__persistAsked = 0; const persist = navigator.storage.persist.bind(navigator.storage);
         navigator.storage.persist = () => { window.__persistAsked += 1; return persist(); }; })()""")
-    citizen = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    start_draft(phone)
+    citizen, _ = edited_draft(phone, server, name="Hoàng Thị Chung")
     assert phone.evaluate("window.__persistAsked") >= 1, "persistent storage is asked for with the first draft"
-    phone.locator("#f-full_name").fill("Hoàng Thị Chung")
-    saved(phone)
     wait_outbox_empty(phone)
 
     context.route("**/api/sync", lambda route: route.abort("connectionrefused"))  # the change cannot leave yet
@@ -602,14 +605,9 @@ def test_signing_out_on_a_shared_phone_warns_of_unsent_changes_then_clears_the_a
 
 
 def test_a_one_field_edit_comes_back_as_a_version_and_the_round_stays_under_1_kb(server, context, phone):
-    citizen = new_citizen(server)
     synced: list = []  # the app's sync requests as Chromium sent them (not intercepted)
     phone.on("requestfinished", lambda request: synced.append(request) if request.url.endswith("/api/sync") else None)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    dossier_id = start_draft(phone)
-    phone.locator("#f-full_name").fill("Lý Văn Một")
-    saved(phone)
+    citizen, dossier_id = edited_draft(phone, server, name="Lý Văn Một")
     wait_outbox_empty(phone)
     # Bytes the server decides (issue 13): the pages send no Referer and no user-agent client hints, and a JSON
     # answer carries none of the document policies.
@@ -661,12 +659,7 @@ def wait_until(page, condition, seconds: float = 20) -> None:
 
 
 def test_a_sync_run_is_one_request_and_asks_who_is_signed_in_again_only_when_refused(server, context, phone):
-    citizen = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    start_draft(phone)
-    phone.locator("#f-full_name").fill("Lý Văn Một")
-    saved(phone)
+    citizen, _ = edited_draft(phone, server, name="Lý Văn Một")
     wait_outbox_empty(phone)
 
     asked: list[str] = []
@@ -696,14 +689,7 @@ def test_a_sync_run_is_one_request_and_asks_who_is_signed_in_again_only_when_ref
 
 
 def test_background_sync_sends_a_dossier_submitted_offline_with_no_page_open(server, context, phone):
-    number = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, number, NEW_PASSWORD)
-    context.set_offline(True)
-    phone.reload()
-    phone.get_by_text("Đang ngoại tuyến").wait_for()
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
+    number, dossier_id = edited_draft(phone, server, offline=context)
     phone.get_by_role("button", name="Nộp hồ sơ").click()
     phone.locator("#status").filter(has_text="Chờ gửi").wait_for()
     assert [m["op"] for m in idb(phone, "outbox")][-1] == "command"

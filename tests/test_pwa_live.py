@@ -12,8 +12,8 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.test_pwa import NEW_PASSWORD, OUTBOX, browser, context, fill_valid_form, idb, new_citizen, open_app, phone, \
-    saved, sign_in, start_draft, submit_draft, wait_outbox_empty  # noqa: F401 - fixtures
+from tests.test_pwa import OUTBOX, browser, context, edited_draft, idb, open_app, phone, saved, submit_draft, \
+    wait_outbox_empty  # noqa: F401 - fixtures
 from tests.test_pwa_pages import small_photo
 from tests.test_pwa_queue import leader_command
 
@@ -47,12 +47,7 @@ def test_after_submitting_the_view_shows_the_new_state_and_the_open_dossier_foll
     # The page's clock is Playwright's: it runs as usual, and jumps ahead a minute when the test says so.
     phone.clock.install()
     context.grant_permissions(["notifications"], origin=server.url)
-    number = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, number, NEW_PASSWORD)
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
-    saved(phone)
+    number, dossier_id = edited_draft(phone, server)
     wait_outbox_empty(phone)
     submit_draft(phone)  # "Nộp hồ sơ" is at the bottom of the long form: the page is scrolled down to it
 
@@ -91,12 +86,7 @@ def test_after_submitting_the_view_shows_the_new_state_and_the_open_dossier_foll
 
 
 def test_one_edit_is_one_request_from_the_page_and_none_from_the_service_worker(server, context, phone):
-    citizen = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, citizen, NEW_PASSWORD)
-    start_draft(phone)
-    phone.locator("#f-full_name").fill("Lý Văn Một")
-    saved(phone)
+    edited_draft(phone, server, name="Lý Văn Một")
     wait_outbox_empty(phone)
     wait_idle(phone)
 
@@ -121,15 +111,7 @@ def test_one_edit_is_one_request_from_the_page_and_none_from_the_service_worker(
 
 
 def test_the_outbox_lists_each_dossier_in_plain_words_and_the_header_counts_dossiers(server, context, phone, tmp_path):
-    number = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, number, NEW_PASSWORD)
-    context.set_offline(True)
-    phone.reload()
-    phone.get_by_text("Đang ngoại tuyến").wait_for()
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
-    saved(phone)
+    number, dossier_id = edited_draft(phone, server, offline=context)
     document = phone.locator("[data-document='Tờ khai']")
     chooser = document.locator("input[type=file]:not([capture])")
     chooser.set_input_files([str(small_photo(tmp_path, f"p{i}.jpg", 40 + 60 * i)) for i in range(3)])

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 
 from tests.conftest import OFFICERS, officer_api, start_server
 from tests.test_attachments_http import officer_command
-from tests.test_pwa import (NEW_PASSWORD, browser, citizen_api, context, fill_valid_form, idb,  # noqa: F401 - fixtures
+from tests.test_pwa import (NEW_PASSWORD, browser, citizen_api, context, edited_draft, fill_valid_form, idb,  # noqa: F401 - fixtures
                             new_citizen, open_app, phone, sign_in, start_draft, wait_outbox_empty)
 
 PAGES = """(id) => new Promise(ok => indexedDB.open('motcua-pages').onsuccess = e =>
@@ -176,13 +176,7 @@ def thumbs(phone) -> list[str]:
 
 
 def test_pages_reordered_before_and_after_upload_reach_the_server_in_that_order(server, context, phone, tmp_path):
-    number = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, number, NEW_PASSWORD)
-    context.set_offline(True)
-    phone.reload()
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
+    number, dossier_id = edited_draft(phone, server, offline=context)
     chooser = phone.locator("[data-document='Tờ khai'] input[type=file]:not([capture])")
     chooser.set_input_files([small_photo(tmp_path, "trang-a.jpg", 10), small_photo(tmp_path, "trang-b.jpg", 90)])
     phone.locator("[data-document='Tờ khai'] li.thumb").nth(1).wait_for()
@@ -239,11 +233,7 @@ def test_a_pdf_page_shows_its_name_and_size_and_opens_in_a_new_tab(server, conte
 
 
 def test_the_owner_adds_a_page_when_a_supplement_is_requested(server, context, phone, tmp_path):
-    number = new_citizen(server)
-    open_app(phone, server)
-    sign_in(phone, number, NEW_PASSWORD)
-    dossier_id = start_draft(phone)
-    fill_valid_form(phone)
+    number, dossier_id = edited_draft(phone, server)
     phone.get_by_role("button", name="Nộp hồ sơ").click()
     assert phone.evaluate(SUBMITTED, [dossier_id, 30_000]), (
         f"the submission never reached the server; outbox: {idb(phone, 'outbox')}; sync: {phone.locator('#sync').inner_text()!r}; "

@@ -299,6 +299,7 @@ def test_a_leader_reads_the_dashboard_on_a_360px_phone(stats_server):
         assert page.locator("h2", has_text="Phường Vĩnh Yên · tháng 3/2025").is_visible()
         # Leaders reach the dashboard from every page's navigation.
         page.goto(f"{stats_server.url}/procedures")
+        page.locator("#menu-button").click()  # the header's menu (one row at 360 px)
         page.get_by_role("link", name="Thống kê").click()
         page.wait_for_url("**/statistics")
         a11y.assert_clean(page.context)

@@ -429,7 +429,7 @@ SHRINK_ALL = """async (settings) => {
         const bytes = new Uint8Array(await r.blob.arrayBuffer());
         let binary = '';
         for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-        out.push({width: r.width, height: r.height, type: r.blob.type, data: btoa(binary)});
+        out.push({width: r.width, height: r.height, type: r.blob.type, data: btoa(binary), adapted: r.adapted});
     }
     return out;
 }"""
@@ -463,7 +463,9 @@ class Chromium:
             window.photo = await import('/js/photo.js');
             const input = document.createElement('input');
             input.type = 'file'; input.id = 'pick'; document.body.append(input);
-            return {long_edge_px: photo.LONG_EDGE, quality: photo.QUALITY, type: await photo.preferredType()};
+            const shrink = await import('/js/shrink.js');
+            return {long_edge_px: photo.LONG_EDGE, quality: photo.QUALITY, type: await photo.preferredType(),
+                    low_contrast: shrink.LOW_CONTRAST};
         }""")
         return self
 
@@ -471,13 +473,14 @@ class Chromium:
         for close in reversed(self._closers):
             close()
 
-    def shrink(self, camera: Path, settings: list[Setting]) -> list[bytes]:
+    def shrink(self, camera: Path, settings: list[Setting]) -> list[tuple[bytes, bool]]:
+        """Each setting's image, and whether photo.js kept the page at its low-contrast setting instead."""
         self.page.set_input_files("#pick", str(camera))
         out = self.page.evaluate(SHRINK_ALL, [list(s) for s in settings])
         for setting, result in zip(settings, out):
             if result["type"] != setting[0]:
                 raise SystemExit(f"Chromium wrote {result['type']} when asked for {setting[0]}")
-        return [base64.b64decode(r["data"]) for r in out]
+        return [(base64.b64decode(r["data"]), bool(r["adapted"])) for r in out]
 
 
 # -- reading with tesseract -------------------------------------------------------------------------------
@@ -586,11 +589,11 @@ def main() -> None:
             for page in pages:
                 reads[page["index"], None] = pool.submit(ocr, page["upright"])
                 page["shrunk"] = {}
-                for setting, data in zip(settings, chromium.shrink(page["camera"], settings)):
+                for setting, (data, adapted) in zip(settings, chromium.shrink(page["camera"], settings)):
                     extension = setting[0].split("/")[1].replace("jpeg", "jpg")
                     image = folder / f"page{page['index']:02d}-{setting[1]}-q{setting[2]}.{extension}"
                     image.write_bytes(data)
-                    page["shrunk"][setting] = {"bytes": len(data)}
+                    page["shrunk"][setting] = {"bytes": len(data), "adapted": adapted}
                     reads[page["index"], setting] = pool.submit(ocr, image)
             defaults = chromium.defaults
         print(f"shrunk at {len(settings)} settings; reading {len(reads)} images", file=sys.stderr)
@@ -630,7 +633,7 @@ def main() -> None:
         "excluded_pages": [p["index"] for p in excluded],
         "per_page": [{"page": p["index"], "kind": p["kind"], "original_bytes": p["bytes"], "words": len(p["truth"]),
                       "ocr_recall_original": round(p["recall"], 4),
-                      "shrunk": {label(s): {"bytes": p["shrunk"][s]["bytes"],
+                      "shrunk": {label(s): {"bytes": p["shrunk"][s]["bytes"], "adapted": p["shrunk"][s]["adapted"],
                                             "ratio": round(page_ratio(p, s), 4) if p["recall"] else None}
                                  for s in settings}} for p in pages_all],
         "command": "bench/attachments/run.py " + " ".join(sys.argv[1:]),
@@ -656,10 +659,11 @@ def main() -> None:
           + " | ".join(label(s) for s in settings) + " |")
     print("|---|---|---|---|---|" + "---|" * len(settings))
     for p in pages_all:
-        cells = [f"{p['shrunk'][s]['bytes'] / 1000:.0f} KB, "
+        cells = [f"{p['shrunk'][s]['bytes'] / 1000:.0f} KB{'*' if p['shrunk'][s]['adapted'] else ''}, "
                  + (f"{page_ratio(p, s):.3f}" if p["recall"] else "–") for s in settings]
         print(f"| {p['index']} | {p['kind']} | {len(p['truth'])} | {p['bytes']:,} | {p['recall']:.3f} | "
               + " | ".join(cells) + " |")
+    print("(* the page was low in contrast: photo.js kept it at its LOW_CONTRAST setting)")
     print(f"original: median {report['median_original_bytes']:,} bytes, word recall {original_recall:.3f} "
           f"({total_words} words on {len(pages)} pages); {report['seconds']} s")
     if excluded:

@@ -123,6 +123,16 @@ class ReceivedDocument:
     name: str
     copies: str  # "1 bản chính", as the catalog states it
     pages: int  # pages received electronically (verified files)
+    # The declaration (tờ khai) the procedure's own form fills in: no photo of it is asked for (docs/catalog.md
+    # "Documents"), so it is handed in when the form holds answers, not when it has pages.
+    declaration: bool = False
+    filled: bool = False
+
+    @property
+    def handed_in(self) -> bool:
+        """Whether the citizen actually gave this document: pages received, or the declaration filled in. Receipts
+        from version 3 list only these (a required document with no page is missing, not "0 trang")."""
+        return self.pages > 0 or (self.declaration and self.filled)
 
 
 @dataclass
@@ -267,6 +277,12 @@ def _copies(entry: dict[str, Any]) -> str:
     return f"{copies} {'bản chính' if entry.get('original') else 'bản sao'}"
 
 
+def _form_filled(data: dict[str, Any], form: dict[str, Any]) -> bool:
+    """Whether the dossier's form holds an answer to any of its fields (the declaration it fills in)."""
+    names = {str(item.get("name")) for item in form.get("fields", []) if isinstance(item, dict)}
+    return any(value not in (None, "", [], {}) for name, value in data.items() if name in names)
+
+
 async def _documents(dossier: Dossier) -> list[ReceivedDocument]:
     """The procedure's document list with the pages received for each, then any other document sent."""
     pages: dict[str, int] = {}
@@ -274,8 +290,11 @@ async def _documents(dossier: Dossier) -> list[ReceivedDocument]:
     names = cast("list[str]", await Attachment.filter(dossier_id=dossier.id, status="verified").values_list("document", flat=True))
     for name in names:
         pages[name] = pages.get(name, 0) + 1
-    listed = [entry for entry in dossier.procedure_version.content.get("documents", []) if isinstance(entry, dict)]
-    rows = [ReceivedDocument(str(entry.get("name", "")), _copies(entry), pages.pop(str(entry.get("name", "")), 0))
+    content = dossier.procedure_version.content
+    listed = [entry for entry in content.get("documents", []) if isinstance(entry, dict)]
+    filled = _form_filled(dossier.data if isinstance(dossier.data, dict) else {}, content.get("form", {}))
+    rows = [ReceivedDocument(str(entry.get("name", "")), _copies(entry), pages.pop(str(entry.get("name", "")), 0),
+                             declaration=bool(entry.get("declaration")), filled=filled)
             for entry in listed if entry.get("required") or pages.get(str(entry.get("name", "")))]
     rows += [ReceivedDocument(name, "bản điện tử", count) for name, count in sorted(pages.items())]
     return rows

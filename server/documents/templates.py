@@ -7,15 +7,18 @@ paper itself — a legal form carries no internal label.
 
 Version 2 follows Circular 03/2025/TT-VPCP, Appendix I (forms 01–07), with the issuer lines of Decree 118/2025/NĐ-CP
 Art. 1; residence procedures of the police print the police's own forms CT04–CT06 (Circular 66/2023/TT-BCA).
+Receipt version 3 lists only the documents actually handed in. A new version replaces an old one from a date
+(`since`): a document issued before it — the date of issue is the step it records — keeps printing on the version
+it was first printed with (`earlier`), so a reprint of an old receipt reads as the paper the citizen holds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
 
-from server.documents.context import DocumentContext
+from server.documents.context import DocumentContext, local
 from server.dossiers.status import DossierStatus
 
 REFUSED, STOPPED = DossierStatus.REFUSED, DossierStatus.STOPPED
@@ -39,6 +42,9 @@ class DocumentTemplate:
     symbol: str = ""
     issued: Callable[[DocumentContext], datetime | None] = lambda ctx: None  # the date of issue, printed
     file_kind: str = ""  # the template file's name when it differs from the kind (the police's forms)
+    # In force for documents issued from `since` on; one issued earlier prints on `earlier` (docs/documents.md).
+    since: datetime | None = None
+    earlier: Optional["DocumentTemplate"] = None
 
     @property
     def file(self) -> str:
@@ -67,14 +73,23 @@ def _apology_at(ctx: DocumentContext) -> datetime | None:
 
 
 CIRCULAR = "Thông tư 03/2025/TT-VPCP, Phụ lục I"
+VIETNAM = timezone(timedelta(hours=7))
+# Receipt v3 (only the documents handed in) is in force for receptions from this day, Vietnam time.
+RECEIPT_V3_SINCE = datetime(2026, 12, 6, tzinfo=VIETNAM)
 POLICE = "Thông tư 66/2023/TT-BCA (sửa đổi Thông tư 56/2021/TT-BCA)"
+
+# Version 2 listed every required document, "0 trang" included (the declaration the form fills in among them).
+RECEIPT_V2 = DocumentTemplate(
+    "receipt", 2, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Receipt and appointment",
+    f"{CIRCULAR}, Mẫu số 01", _received, "Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận và hẹn trả kết quả.",
+    form_number="Mẫu số 01", paper="A5", series="receipt", symbol="TNHS-TTPVHCC",
+    issued=lambda ctx: ctx.dossier.received_at)
 
 TEMPLATES: dict[str, DocumentTemplate] = {t.kind: t for t in (
     DocumentTemplate(
-        "receipt", 2, "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Receipt and appointment",
-        f"{CIRCULAR}, Mẫu số 01", _received, "Hồ sơ chưa được tiếp nhận nên chưa có giấy tiếp nhận và hẹn trả kết quả.",
+        "receipt", 3, RECEIPT_V2.title, RECEIPT_V2.title_en, RECEIPT_V2.legal_source, _received, RECEIPT_V2.not_yet,
         form_number="Mẫu số 01", paper="A5", series="receipt", symbol="TNHS-TTPVHCC",
-        issued=lambda ctx: ctx.dossier.received_at),
+        issued=RECEIPT_V2.issued, since=RECEIPT_V3_SINCE, earlier=RECEIPT_V2),
     DocumentTemplate(
         "supplement_request", 2, "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ", "Request to supplement the dossier",
         f"{CIRCULAR}, Mẫu số 02", lambda ctx: ctx.last_event("request_supplement") is not None,
@@ -130,9 +145,17 @@ POLICE_TEMPLATES: dict[str, DocumentTemplate] = {t.kind: t for t in (
 
 def template_for(kind: str, ctx: DocumentContext) -> DocumentTemplate | None:
     """The form a dossier prints for a kind: the police's own for the procedures they handle."""
-    if ctx.police and kind in POLICE_TEMPLATES:
-        return POLICE_TEMPLATES[kind]
-    return TEMPLATES.get(kind)
+    template = POLICE_TEMPLATES[kind] if ctx.police and kind in POLICE_TEMPLATES else TEMPLATES.get(kind)
+    return in_force(template, ctx) if template is not None else None
+
+
+def in_force(template: DocumentTemplate, ctx: DocumentContext) -> DocumentTemplate:
+    """The version the dossier's document is printed on: the one in force on its date of issue."""
+    issued = local(template.issued(ctx))
+    while template.earlier is not None and template.since is not None and issued is not None \
+            and issued < template.since:
+        template = template.earlier
+    return template
 
 
 # The register is per unit, not per dossier: it has its own template, outside TEMPLATES.

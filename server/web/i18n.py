@@ -140,6 +140,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signed_in_as": ("Đang đăng nhập: {name}", "Signed in as {name}"),
     # The front door to the app (/app): every page offers it, a procedure opens in it (docs/pwa.md "Front door").
     "open_app": ("Mở ứng dụng", "Open the app"),
+    "menu": ("Menu", "Menu"),
     "install_app": ("Cài ứng dụng", "Install the app"),
     "app_offer": ("Soạn và nộp hồ sơ trong ứng dụng Một cửa, kể cả khi mất sóng.",
                   "Draft and submit applications in the Một cửa app, even without signal."),

@@ -73,7 +73,7 @@ class Release:
 
 
 # Modules of the server-rendered pages (loaded unhashed from /static/), not of the app.
-WEBSITE_MODULES = ("js/install.js",)
+WEBSITE_MODULES = ("js/install.js", "js/site-menu.js")
 
 STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;(]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""",
                            re.MULTILINE)

@@ -4,22 +4,24 @@
 // The defaults come from bench/attachments (docs/benchmarks.md, "Attachments"): the fewest bytes that keep
 // tesseract's word recall on hard pages (ruled tables in 9 pt, seals, photocopies, tilt, shadow) at ≥ 97 % of the
 // camera original's, pooled, and no page below 90 %. WebP keeps thin rules and small print at about 60 % of the
-// bytes JPEG needs; a browser that cannot encode WebP (Safari before 17) writes JPEG.
+// bytes JPEG needs; a browser that cannot encode WebP (Safari before 17) writes JPEG. A low-contrast page (a worn
+// photocopy) is kept larger: shrink.js LOW_CONTRAST.
 import { PhotoError, checkSettings, sha256Hex, shrinkHere } from "./shrink.js";
 
 export { PhotoError, sha256Hex, shrinkHere };
 
-export const LONG_EDGE = 1800; // px, the longer side after shrinking; a smaller photo is never enlarged
+export const LONG_EDGE = 1600; // px, the longer side after shrinking; a smaller photo is never enlarged
 export const QUALITY = 0.5; // WebP/JPEG quality given to the encoder
 export const TYPE = "image/webp"; // when the browser can encode it (preferredType)
 export const FALLBACK_TYPE = "image/jpeg"; // every phone browser can encode JPEG
 
 /**
- * Shrinks a photo (or passes a PDF through) off the main thread.
- * @returns {Promise<{blob: Blob, width: number|null, height: number|null, sha256: string, bytes: number}>}
+ * Shrinks a photo (or passes a PDF through) off the main thread. A low-contrast page (a worn photocopy) is kept
+ * at a longer edge (shrink.js LOW_CONTRAST; `adapted` says so) unless `adapt` is false.
+ * @returns {Promise<{blob: Blob, width: number|null, height: number|null, sha256: string, bytes: number, adapted: boolean}>}
  */
-export async function shrinkPhoto(file, { longEdge = LONG_EDGE, quality = QUALITY, type } = {}) {
-  const settings = checkSettings({ longEdge, quality, type: type || await preferredType() });
+export async function shrinkPhoto(file, { longEdge = LONG_EDGE, quality = QUALITY, type, adapt = true } = {}) {
+  const settings = checkSettings({ longEdge, quality, type: type || await preferredType(), adapt });
   // Without OffscreenCanvas a worker cannot draw: do the work here instead (older Safari).
   if (typeof Worker === "undefined" || typeof OffscreenCanvas === "undefined") return shrinkHere(file, settings);
   return new Promise((resolve, reject) => {
