@@ -99,14 +99,28 @@ def import_times(records: Path, repeats: int) -> dict[str, Any]:
 
 # -- 2–4. an instance: the index on the wire, a first visit, the search ----------------------------------------
 def index_figures(url: str) -> dict[str, Any]:
+    """The index as the app downloads it (?view=packed, server/catalog/packed.py), on the wire; per 1,000 procedures
+    two ways: the whole answer scaled (headers and the field list scaled with it: pessimistic for a small catalog),
+    and its fixed part (headers, field list) once plus 1,000 times the cost of one more procedure, measured between
+    the first half of the catalog and the whole of it (the index of the first N procedures by name)."""
+    from server.catalog.packed import unpack_index
+
     with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip, deflate, br"}) as http:
-        index = http.get("/api/procedures?limit=1000&view=index")  # what the app downloads (catalog.js)
+        index = http.get("/api/procedures?limit=1000&view=packed")  # what the app downloads (catalog.js)
+        items = len(unpack_index(index.content))
+        half = http.get(f"/api/procedures?limit={items // 2}&view=packed")
+        marginal = (wire_size(index) - wire_size(half)) / (items - items // 2)
+        fixed = wire_size(index) - marginal * items
+        json_index = http.get("/api/procedures?limit=1000&view=index")  # the JSON index it replaced
         full = http.get("/api/procedures?limit=1000")  # the full items, for comparison
-        items = len(index.json()["c"].split(","))  # the compact index, by column (server/catalog/routes.py)
         return {"items": items, "index_wire_bytes": wire_size(index), "index_plain_body_bytes": len(index.content),
                 "index_content_encoding": index.headers.get("content-encoding"),
                 "index_wire_bytes_per_1000": round(wire_size(index) * 1000 / items),
+                "index_marginal_bytes_per_procedure": round(marginal, 2), "index_fixed_bytes": round(fixed),
+                "index_wire_bytes_for_1000_fixed_plus_marginal": round(fixed + 1000 * marginal),
+                "json_index_wire_bytes_per_1000": round(wire_size(json_index) * 1000 / items),
                 "full_items_wire_bytes_per_1000": round(wire_size(full) * 1000 / items),
+                "index_headers_bytes": wire_size(index) - index.num_bytes_downloaded,
                 "sw_js_bytes": wire_size(http.get("/sw.js")),
                 "manifest_bytes": wire_size(http.get("/manifest.webmanifest"))}
 
