@@ -15,7 +15,7 @@ const FORMS_PER_REQUEST = 100; // the server's maximum (GET /api/procedures/form
 
 // The catalog list (and the units): the person can search as soon as it is stored. The index comes packed
 // (packed.js, server/catalog/packed.py): names one byte a letter, ~7 % fewer bytes after Brotli. A procedure's form is fetched
-// when it is opened (formFor) and kept; the whole set only on a phone that prefetches (prefetchesAllForms).
+// when it is opened (formFor) and kept; the whole set on a phone that prefetches (prefetchesAllForms).
 export async function refreshCatalog({ onIndex = () => {} } = {}) {
   try {
     const response = await fetch(INDEX_URL, { credentials: "same-origin" });
@@ -43,21 +43,29 @@ export async function refreshCatalog({ onIndex = () => {} } = {}) {
 }
 
 /**
- * Whether this phone downloads every form in advance: an intake officer's (field intake works offline for any
- * procedure), or one on a connection the browser says is neither metered nor saving data: Wi-Fi or Ethernet, fast,
- * save-data off (navigator.connection). Without that API, or with a cellular or unknown link, a citizen's phone
- * fetches each form when the procedure is opened.
+ * Whether this phone downloads every form in advance, so that any procedure of the catalog can be filed offline
+ * after the first visit: an intake officer's (field intake works offline for any procedure), or one on a link the
+ * browser does not mark as metered, saving data or slow (unmeteredOrUnknown). The cost is bounded: the forms come
+ * 100 per compressed answer, ~38 KB for the shipped commune catalog of 260 procedures, and later only those whose
+ * version changed (docs/benchmarks.md "Catalog").
  */
 export async function prefetchesAllForms(connection = navigator.connection) {
   const saved = await meta("session");
   if (saved && saved.user && saved.user.role === "intake") return true;
-  return unmetered(connection);
+  return unmeteredOrUnknown(connection);
 }
 
-export function unmetered(connection) {
-  if (!connection || connection.saveData) return false;
+/**
+ * navigator.connection (Chromium on Android and ChromeOS says the link's type; desktop Chromium only how fast it is;
+ * Safari and Firefox nothing): Wi-Fi, Ethernet or a link it does not name, unless save-data is on or it is slower
+ * than "4g". A phone the browser says is on mobile data (cellular, bluetooth, wimax) fetches each form when its
+ * procedure is opened.
+ */
+export function unmeteredOrUnknown(connection) {
+  if (!connection) return true;
+  if (connection.saveData) return false;
   if (connection.effectiveType && connection.effectiveType !== "4g") return false;
-  return connection.type === "wifi" || connection.type === "ethernet";
+  return !["cellular", "bluetooth", "wimax"].includes(connection.type);
 }
 
 /**
