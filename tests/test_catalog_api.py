@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 
+from server.catalog.packed import LETTERS, pack_index, unpack_index
 from tests.conftest import ROOT, VALID_FORM, VINH_YEN, run_motcua
 
 
@@ -61,28 +62,77 @@ def test_search_finds_the_right_one_first_by_name_code_or_field(api):
     assert codes(q="dang ky", limit=5) + codes(q="dang ky", limit=5, offset=5) == whole[:10]
 
 
-def test_the_compact_index_says_what_the_full_items_say(api):
-    """?view=index, the app's offline copy, by column (routes.compact_index, read by catalog.js indexItems)."""
+def test_the_packed_index_says_what_the_full_items_say(api):
+    """?view=packed, the app's offline copy (server/catalog/packed.py, read by pwa/static/js/packed.js)."""
     full = api.get("/api/procedures?limit=1000").json()
+    packed = api.get("/api/procedures?limit=1000&view=packed")
+    assert packed.headers["content-type"] == "application/vnd.motcua.catalog-index"
+    items = unpack_index(packed.content)
+    assert len(items) == len(full["items"]) == full["total"] and json.loads(packed.content.split(b"\n")[0])["total"] == full["total"]
+    # Listed by code (the app orders its list itself): national codes first, then the others (TEST.0001).
+    by_code = {i["code"]: i for i in full["items"]}
+    assert [i["code"] for i in items] == sorted(by_code, key=lambda c: (not c[0].isdigit() or c[1] != ".", c))
+    for item in items:
+        assert item == {k: by_code[item["code"]][k] for k in ("code", "name", "field", "version", "on_the_spot")}
+    found = api.get("/api/procedures", params={"q": "dang ky khai sinh", "limit": 1000}).json()["items"]
+    packed_found = unpack_index(api.get("/api/procedures", params={"q": "dang ky khai sinh", "view": "packed",
+                                                                   "limit": 1000}).content)
+    assert sorted(i["code"] for i in packed_found) == sorted(i["code"] for i in found) and "1.001193" in by_code
+    assert unpack_index(api.get("/api/procedures", params={"q": "không có thủ tục này", "view": "packed"}).content) == []
+    # The JSON index of app versions installed before stays until they update.
     compact = api.get("/api/procedures?limit=1000&view=index").json()
-    codes, names = compact["c"].split(","), compact["n"].split("\n")
-    assert compact["total"] == full["total"] and len(codes) == len(names) == len(compact["k"]) == len(full["items"])
-    for i, item in enumerate(full["items"]):
-        assert [codes[i], names[i], compact["f"][compact["k"][i]]] == [item["code"], item["name"], item["field"]]
-        assert compact["v"].get(str(i), 1) == item["version"] and (i in compact["s"]) == item["on_the_spot"]
-    assert len(compact["f"]) == len({i["field"] for i in full["items"]})
-    ranked = api.get("/api/procedures", params={"q": "dang ky khai sinh", "view": "index"}).json()
-    assert ranked["c"].split(",")[0] == "1.001193"
+    assert compact["c"].split(",") == [i["code"] for i in full["items"]] and compact["n"].split("\n")[0] == full["items"][0]["name"]
+
+
+# Typography, a character outside the table (½, ©), texts not starting with a capital.
+ROWS = [("1.000001", "Thủ tục “đặc biệt” – thử…", "Hộ tịch", 2, True), ("1.000002", "Đăng ký ệ ỹ Ữ đ Đ ½", "Khác©", 1, False),
+        ("1.000003", "ấp dụng 1", "ỹ", 1, False), ("1.000004", "1 Ủy ban", "Ủy", 1, False)]
+MANY = [(f"1.{i:06d}", f"Thủ tục {i}", f"Lĩnh vực {i}", 1, False) for i in range(300)]  # fields as numbers
+
+
+def test_a_name_outside_the_packed_letters_travels_whole():
+    """The typography of names (curly quotes, dashes, "…") is packed too; a character outside the table (½, ©)
+    keeps its line whole in "x" (lines: the fields, then the names); codes of other shapes travel as they are;
+    more than 255 fields go as numbers in the header."""
+    assert len(LETTERS) == 134 and len(set(LETTERS)) == 134
+    header = json.loads(pack_index(ROWS, 4).split(b"\n")[0])
+    assert set(header["x"]) == {"1", "5"} and header["u"] == [2, 6, 7]  # fields 0–3, then names 4–7
+    items = unpack_index(pack_index(ROWS, 4))
+    assert [(i["code"], i["name"], i["field"], i["version"], i["on_the_spot"]) for i in items] == ROWS
+    assert unpack_index(pack_index([], 0)) == []
+    odd = [("TEST.0001", "Thử", "A", 1, False), ("9.000001", "Một", "B\nC", 3, True), ("1.000000", "Hai", "A", 1, False)]
+    assert [i["code"] for i in unpack_index(pack_index(odd, 3))] == ["1.000000", "9.000001", "TEST.0001"]
+    assert [(i["code"], i["name"], i["field"]) for i in unpack_index(pack_index(MANY, 300))] == [r[:3] for r in MANY]
+
+
+def test_the_app_unpacks_the_index_as_the_server_packed_it(server):
+    """pwa/static/js/packed.js in Chromium, on the server's own bytes: the same procedures as the Python reader."""
+    from tests.browser import chromium
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        body = http.get("/api/procedures?limit=1000&view=packed").content
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(server.url + "/app")
+        page.locator("body[data-ready]").wait_for(state="attached")
+        module = page.evaluate("""() => performance.getEntriesByType('resource').map((e) => e.name)
+            .find((n) => /\\/js\\/packed\\.[0-9a-f]+\\.js$/.test(n))""")
+        odd = [("TEST.0001", "thử", "A", 1, False), ("9.000001", "Một", "B\nC", 3, True)]
+        for packed in (body, pack_index(ROWS, 4), pack_index(MANY, 300), pack_index(odd, 2)):
+            got = page.evaluate("""async ([url, bytes]) => (await import(url)).unpackIndex(new Uint8Array(bytes).buffer)""",
+                                [module, list(packed)])
+            assert got == unpack_index(packed)
+        assert page.evaluate("async (url) => (await import(url)).LETTERS.join('')", module) == "".join(LETTERS)
 
 
 def test_the_whole_index_comes_with_brotli_and_an_etag(api):
     """The app's download of the whole index: Brotli where accepted, and a 304 when it has not changed."""
-    first = api.get("/api/procedures?limit=1000&view=index", headers={"accept-encoding": "br, gzip"})
-    assert first.headers["content-encoding"] == "br" and first.json()["c"]
-    again = api.get("/api/procedures?limit=1000&view=index", headers={"if-none-match": first.headers["etag"]})
+    first = api.get("/api/procedures?limit=1000&view=packed", headers={"accept-encoding": "br, gzip"})
+    assert first.headers["content-encoding"] == "br" and unpack_index(first.content)
+    again = api.get("/api/procedures?limit=1000&view=packed", headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304
-    gzipped = api.get("/api/procedures?limit=1000&view=index", headers={"accept-encoding": "gzip"})
-    assert gzipped.headers["content-encoding"] == "gzip" and gzipped.json() == first.json()
+    gzipped = api.get("/api/procedures?limit=1000&view=packed", headers={"accept-encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip" and gzipped.content == first.content
 
 
 def test_limit_and_offset_page_through_the_catalog(api):

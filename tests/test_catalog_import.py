@@ -322,6 +322,45 @@ def test_a_dossier_is_filed_with_only_the_generic_form_and_its_required_document
     assert citizen.get(f"/api/dossiers/{dossier_id}").json()["status"] != "draft"
 
 
+def test_a_hand_written_form_too_is_refused_without_its_required_documents_naming_every_one(
+        seeded_env, citizen, tmp_path):
+    """Every procedure that declares required documents (not only the generic form's): submit names all the missing
+    ones; the declaration the form fills in and a document shown at the desk (xuất trình) ask for no page."""
+    from tests.conftest import VALID_FORM
+
+    catalog = json.loads((ROOT / "tests" / "data" / "catalog-test.json").read_text(encoding="utf-8"))
+    code = "TEST.RD" + uuid.uuid4().hex[:4].upper()
+    entry = {**catalog["procedures"][0], "code": code, "name": "Thủ tục thử nghiệm giấy tờ của mẫu riêng"}
+    entry["documents"] = [
+        {"name": "Tờ khai", "copies": 1, "original": True, "required": True, "declaration": True},
+        {"name": "Giấy chứng sinh", "copies": 1, "original": True, "required": True},
+        {"name": "Giấy tờ tùy thân (xuất trình)", "copies": 1, "original": True, "required": True, "presented": True},
+        {"name": "Sổ hộ khẩu cũ", "copies": 1, "original": False, "required": True},
+        {"name": "Văn bản ủy quyền (nếu có)", "copies": 1, "original": False, "required": False}]
+    path = tmp_path / "handwritten.json"
+    path.write_text(json.dumps({**catalog, "procedures": [entry]}, ensure_ascii=False), encoding="utf-8")
+    run_motcua(["catalog", "import", str(path)], seeded_env)
+    assert entry_problems({**entry, "documents": [{**entry["documents"][2], "presented": "có"}]}) == [
+        "a document's presented must be true or false"]
+
+    dossier_id = str(uuid.uuid4())
+    drafted = citizen.post("/api/dossiers", {"id": dossier_id, "procedure_code": code, "data": VALID_FORM,
+                                             "unit_code": VINH_YEN})
+    assert drafted.status_code == 201, drafted.text
+    device = Device(citizen)
+    refused = device.sync([device.mutation("command", dossier_id, command="submit", args={})]).json()["results"][0]
+    assert refused["status"] == "rejected" and refused["code"] == "document_missing", refused
+    assert refused["reason"]["vi"] == ("Chưa đính kèm giấy tờ bắt buộc: Giấy chứng sinh; Sổ hộ khẩu cũ. "
+                                       "Hãy chụp hoặc chọn tệp các giấy tờ này rồi gửi lại.")
+    for number, document in enumerate(("Giấy chứng sinh", "Sổ hộ khẩu cũ")):
+        page = citizen.post("/api/attachments", {"id": str(uuid.uuid4()), "dossier_id": dossier_id,
+                                                 "document": document, "page": 1, "size": 1000 + number,
+                                                 "sha256": f"{number}b" * 32, "content_type": "image/jpeg"})
+        assert page.status_code in (200, 201), page.text
+    filed = device.sync([device.mutation("command", dossier_id, command="submit", args={})]).json()["results"][0]
+    assert filed["status"] == "applied", filed
+
+
 def test_a_declaration_must_be_a_flag_and_needs_the_procedures_own_form():
     """docs/catalog.md "Documents": the declaration is what a hand-written form fills in; the generic one does not."""
     entry = json.loads((ROOT / "tests" / "data" / "catalog-test.json").read_text(encoding="utf-8"))["procedures"][0]

@@ -40,10 +40,11 @@ def browser():
 
 # A phone on Wi-Fi as the browser reports it (navigator.connection): it downloads every form in advance
 # (catalog.js prefetchesAllForms), so the tests below can draft any procedure offline. Headless Chromium on Linux
-# reports no connection type; test_citizens_get_forms_on_demand_… opens the app that way, as a citizen on an
-# unknown link, where each form comes when its procedure is opened.
+# reports no connection type (and DevTools' emulation cannot set one), hence the stub. A phone the browser says is
+# on mobile data (CELLULAR) fetches each form when its procedure is opened: test_citizens_get_forms_on_demand_….
 WIFI = """Object.defineProperty(Navigator.prototype, "connection", {configurable: true, get: () => ({
     type: "wifi", effectiveType: "4g", saveData: false, addEventListener() {}, removeEventListener() {}})});"""
+CELLULAR = WIFI.replace('type: "wifi"', 'type: "cellular"')
 
 
 def new_phone(browser, connection: str | None = WIFI):
@@ -770,12 +771,12 @@ DETAILS_COUNT = """() => new Promise(ok => indexedDB.open('motcua').onsuccess = 
 
 
 def test_citizens_get_forms_on_demand_and_an_intake_officers_phone_gets_them_all_in_bulk(server, browser):
-    # A citizen's phone on a link the browser does not describe: the first visit downloads the catalog index only.
-    citizen = new_phone(browser, connection=None)
+    # A citizen's phone on mobile data, as the browser says: the first visit downloads the catalog index only.
+    citizen = new_phone(browser, connection=CELLULAR)
     phone = citizen.new_page()
     asked = forms_asked(citizen)
     open_app(phone, server)
-    assert phone.evaluate("() => navigator.connection === undefined || !navigator.connection.type")
+    assert phone.evaluate("() => navigator.connection.type") == "cellular"
     assert idb(phone, "details") == [] and idb(phone, "procedures")
     assert not [url for url in asked if "/forms?" in url or "/api/procedures/" in url]
 
@@ -813,8 +814,9 @@ def test_citizens_get_forms_on_demand_and_an_intake_officers_phone_gets_them_all
     a11y.assert_clean(saving)
     saving.close()
 
-    # An intake officer's phone gets every form, 100 per request, as soon as the officer has signed in.
-    officer = new_phone(browser, connection=None)
+    # An intake officer's phone gets every form, 100 per request, as soon as the officer has signed in, even on
+    # mobile data.
+    officer = new_phone(browser, connection=CELLULAR)
     phone = officer.new_page()
     asked = forms_asked(officer)
     open_app(phone, server)

@@ -160,3 +160,8 @@ def test_required_documents_are_marked_and_the_declaration_the_form_fills_asks_f
     assert declaration.get_by_text("Chụp ảnh", exact=True).count() == 0
     # The others ask for their photos as before.
     assert certificate.locator("input[type=file]").count() == 2
+    # The identity card is shown at the desk (xuất trình): a photo is offered, not required, and the page says so.
+    identity = pages.locator(".document").filter(has=phone.get_by_role("heading", name="Giấy tờ tùy thân", exact=False))
+    expect(identity).to_contain_text("Ông/Bà mang bản chính để xuất trình tại nơi tiếp nhận; không bắt buộc gửi ảnh.")
+    assert identity.locator("input[type=file]").count() == 2
+    expect(certificate).not_to_contain_text("xuất trình tại nơi tiếp nhận")

@@ -99,14 +99,28 @@ def import_times(records: Path, repeats: int) -> dict[str, Any]:
 
 # -- 2–4. an instance: the index on the wire, a first visit, the search ----------------------------------------
 def index_figures(url: str) -> dict[str, Any]:
+    """The index as the app downloads it (?view=packed, server/catalog/packed.py), on the wire; per 1,000 procedures
+    two ways: the whole answer scaled (headers and the field list scaled with it: pessimistic for a small catalog),
+    and its fixed part (headers, field list) once plus 1,000 times the cost of one more procedure, measured between
+    the first half of the catalog and the whole of it (the index of the first N procedures by name)."""
+    from server.catalog.packed import unpack_index
+
     with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip, deflate, br"}) as http:
-        index = http.get("/api/procedures?limit=1000&view=index")  # what the app downloads (catalog.js)
+        index = http.get("/api/procedures?limit=1000&view=packed")  # what the app downloads (catalog.js)
+        items = len(unpack_index(index.content))
+        half = http.get(f"/api/procedures?limit={items // 2}&view=packed")
+        marginal = (wire_size(index) - wire_size(half)) / (items - items // 2)
+        fixed = wire_size(index) - marginal * items
+        json_index = http.get("/api/procedures?limit=1000&view=index")  # the JSON index it replaced
         full = http.get("/api/procedures?limit=1000")  # the full items, for comparison
-        items = len(index.json()["c"].split(","))  # the compact index, by column (server/catalog/routes.py)
         return {"items": items, "index_wire_bytes": wire_size(index), "index_plain_body_bytes": len(index.content),
                 "index_content_encoding": index.headers.get("content-encoding"),
                 "index_wire_bytes_per_1000": round(wire_size(index) * 1000 / items),
+                "index_marginal_bytes_per_procedure": round(marginal, 2), "index_fixed_bytes": round(fixed),
+                "index_wire_bytes_for_1000_fixed_plus_marginal": round(fixed + 1000 * marginal),
+                "json_index_wire_bytes_per_1000": round(wire_size(json_index) * 1000 / items),
                 "full_items_wire_bytes_per_1000": round(wire_size(full) * 1000 / items),
+                "index_headers_bytes": wire_size(index) - index.num_bytes_downloaded,
                 "sw_js_bytes": wire_size(http.get("/sw.js")),
                 "manifest_bytes": wire_size(http.get("/manifest.webmanifest"))}
 
@@ -133,6 +147,43 @@ def first_visit(browser, url: str, unseen: int, timeout_ms: float) -> dict[str, 
         opened = traffic.by_kind().get("catalog_details", 0) - before
         return {"usable_ms": usable, "bytes_by_kind": {**kinds, "sw_js_and_manifest": unseen}, "total_bytes": total,
                 "first_procedure": code, "one_form_on_demand_bytes": opened, "requests": traffic.listing()}
+    finally:
+        context.close()
+
+
+# A phone the browser says is on Wi-Fi (navigator.connection; Chromium on Linux reports no type, so it is stubbed as
+# tests/test_pwa.py does): catalog.js prefetchesAllForms downloads every form after the index.
+WIFI = """Object.defineProperty(Navigator.prototype, "connection", {configurable: true, get: () => ({
+    type: "wifi", effectiveType: "4g", saveData: false, addEventListener() {}, removeEventListener() {}})});"""
+# A home Wi-Fi link: 10 Mbit/s down, 2 up, 20 ms added round-trip time.
+WIFI_LINK = {"offline": False, "latency": 20, "downloadThroughput": 10_000_000 / 8, "uploadThroughput": 2_000_000 / 8}
+STORED = """() => new Promise(ok => indexedDB.open('motcua').onsuccess = e => {
+    const t = e.target.result.transaction(['details', 'procedures']);
+    t.objectStore('details').count().onsuccess = d => t.objectStore('procedures').count().onsuccess = p =>
+        ok([d.target.result, p.target.result]); })"""
+
+
+def wifi_visit(browser, url: str, timeout_ms: float) -> dict[str, Any]:
+    """A first visit on Wi-Fi until every procedure's form is on the phone (any of them can then be filed offline):
+    what the prefetch costs on the wire, in how many requests, and when it is done."""
+    context = new_phone(browser)
+    context.add_init_script(WIFI)
+    try:
+        page = context.new_page()
+        traffic = watch(browser, context, page, WIFI_LINK)
+        started = time.monotonic()
+        page.goto(url + "/app", wait_until="commit", timeout=timeout_ms)
+        # body[data-ready] is set once the forms are stored (app.js awaits catalog.js refreshCatalog).
+        page.locator("body[data-ready]").wait_for(state="attached", timeout=timeout_ms)
+        done_ms = round((time.monotonic() - started) * 1000)
+        page.wait_for_timeout(500)
+        stored = page.evaluate(STORED)
+        forms = [path for _, path, _ in traffic.listing() if path.startswith("/api/procedures/")]
+        kinds = traffic.by_kind()
+        return {"forms_stored": stored[0], "procedures": stored[1], "all_forms_ms": done_ms,
+                "forms_wire_bytes": kinds.get("catalog_details", 0), "forms_requests": len(forms),
+                "forms_wire_bytes_per_procedure": round(kinds.get("catalog_details", 0) / max(stored[1], 1), 1),
+                "total_bytes": sum(kinds.values()), "bytes_by_kind": kinds}
     finally:
         context.close()
 
@@ -215,6 +266,7 @@ def instance(name: str, workdir: Path, steps: list[list[str]], rows: list[dict[s
             "first_visit_bytes_by_kind_median": {k: statistics.median(v["bytes_by_kind"].get(k, 0) for v in visits)
                                                  for k in sorted({k for v in visits for k in v["bytes_by_kind"]})},
             "one_form_on_demand_bytes_median": statistics.median(v["one_form_on_demand_bytes"] for v in visits),
+            "wifi_first_visit": wifi_visit(browser, url, timeout_ms),
             "search_http": search_times(url, queries),
             "search_offline_js": offline_search_times(browser, url, queries, timeout_ms),
             "visits": visits,
@@ -264,6 +316,9 @@ def main() -> None:
         "search_p50_ms_http_commune": commune["search_http"]["p50_ms"],
         "search_p50_ms_http_imported": report["imported_2000"]["search_http"]["p50_ms"],
         "search_p50_ms_offline_commune": commune["search_offline_js"]["p50_ms"],
+        "wifi_all_forms_bytes_commune": commune["wifi_first_visit"]["forms_wire_bytes"],
+        "wifi_all_forms_bytes_imported_1000": report["imported_2000"]["wifi_first_visit"]["forms_wire_bytes"],
+        "catalog_index_bytes_for_1000_fixed_plus_marginal": commune["index_wire_bytes_for_1000_fixed_plus_marginal"],
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n")

@@ -209,7 +209,7 @@ def one_run(browser, url: str, profile_name: str, timeout_ms: float) -> dict[str
             e.target.result.transaction('procedures').objectStore('procedures').count().onsuccess = r => ok(r.target.result))""")
         figures = {"ready_ms": first, "bytes": kinds, "catalog_items": items, "forms_ready_ms": forms_ms,
                    "forms_bytes": forms_bytes,
-                   "catalog_index_bytes": traffic.of("/api/procedures?limit=1000&view=index"),
+                   "catalog_index_bytes": traffic.of("/api/procedures?limit=1000&view=packed"),
                    "worker_attached": bool(traffic.worker_sessions),  # type: ignore[attr-defined]
                    "requests": traffic.listing()}
         page.close()
@@ -240,12 +240,14 @@ FORMS_PER_REQUEST = 100  # as pwa/static/js/app.js asks for them
 
 
 def direct_sizes(url: str) -> dict[str, Any]:
+    from server.catalog.packed import unpack_index
+
     """Fetched directly (no browser): the worker script and the manifest, which the browser fetches outside the
     page's and the worker's own Network events; what the catalog would weigh gzip-compressed; all the forms, in
     batches as the app downloads them and, for comparison, one request per procedure."""
     with httpx.Client(base_url=url, timeout=60, headers={"accept-encoding": "gzip, deflate, br"}) as http:
-        index = http.get("/api/procedures?limit=1000&view=index")  # as the app asks for it (catalog.js)
-        codes = index.json()["c"].split(",")  # the compact index, by column (server/catalog/routes.py)
+        index = http.get("/api/procedures?limit=1000&view=packed")  # as the app asks for it (catalog.js)
+        codes = [p["code"] for p in unpack_index(index.content)]  # server/catalog/packed.py
         details_wire = details_gzip = 0
         for code in codes:
             response = http.get(f"/api/procedures/{code}")

@@ -110,6 +110,10 @@ def entry_problems(entry: object) -> list[str]:
     # (docs/catalog.md "Documents"). Only a hand-written form is the declaration: the generic one is not.
     elif any(isinstance(d, dict) and d.get("declaration") not in (None, True, False) for d in entry["documents"]):
         problems.append("a document's declaration must be true or false")
+    # Optional: a document shown at the desk (xuất trình: an identity card, the original of a copy), not attached, so
+    # submit does not ask for its pages (server/workflow/policy.py missing_documents).
+    elif any(isinstance(d, dict) and d.get("presented") not in (None, True, False) for d in entry["documents"]):
+        problems.append("a document's presented must be true or false")
     elif entry.get("form_kind") == GENERIC and any(isinstance(d, dict) and d.get("declaration")
                                                      for d in entry["documents"]):
         problems.append("declaration needs the procedure's own form (the generic form does not fill the declaration)")

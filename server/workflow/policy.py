@@ -18,7 +18,6 @@ from server.workflow import deadlines
 from server.workflow import postal
 from server.workflow import transfer
 from server.catalog.forms import FieldError, validate
-from server.catalog.generic import GENERIC
 from server.accounts import access
 from server.notify.notices import notify_for_event
 from server.payments import obligation
@@ -144,24 +143,39 @@ async def _content_of(code: str, version: int) -> dict[str, Any]:
     return content
 
 
+def documents_to_attach(content: Mapping[str, Any]) -> list[str]:
+    """The documents a procedure version marks required whose pages must be attached: not the declaration its own
+    form fills in (`declaration`), not one shown at the desk (`presented`, xuất trình). Every procedure, hand-written
+    form or generic (docs/catalog.md "Documents"); pwa/static/js/attachments.js marks the same ones."""
+    names = []
+    for document in content.get("documents") or []:
+        if not isinstance(document, dict) or not document.get("required"):
+            continue
+        if document.get("declaration") or document.get("presented"):
+            continue
+        name = str(document.get("name") or "")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
 async def missing_document(record: Record) -> Rejection | None:
-    """The first document the procedure marks required with no page attached (a page still uploading counts: it is
-    on its way, and the office cannot receive the dossier until it has arrived). Checked for the procedures filed
-    on the generic form (server/catalog/generic.py), whose form has no field for the documents."""
-    content = await _content_of(record.data["procedure_code"], record.data["procedure_version"])
-    if content.get("form_kind") != GENERIC:
+    """The documents to attach (documents_to_attach) with no page attached, all named in one refusal (a page still
+    uploading counts: it is on its way, and the office cannot receive the dossier until it has arrived). Decree
+    61/2018 Art. 19: only a complete dossier is received."""
+    wanted = documents_to_attach(await _content_of(record.data["procedure_code"], record.data["procedure_version"]))
+    if not wanted:
         return None
     # values_list(flat=True): tortoise's stub says tuples
     attached = set(cast("list[str]", await Attachment.filter(dossier_id=record.id, status__in=("pending", "verified"))
                         .values_list("document", flat=True)))
-    for document in content.get("documents") or []:
-        name = str(document.get("name") or "") if isinstance(document, dict) else ""
-        if document.get("required") and name and name not in attached:
-            return _no("document_missing", f"Chưa đính kèm giấy tờ bắt buộc: {name}. Hãy chụp hoặc chọn tệp "
-                       "giấy tờ này rồi gửi lại.",
-                       f"A required document is not attached: {name}. Photograph or choose its file, then send "
-                       "again.")
-    return None
+    missing = [name for name in wanted if name not in attached]
+    if not missing:
+        return None
+    listed = "; ".join(missing)
+    return _no("document_missing", f"Chưa đính kèm giấy tờ bắt buộc: {listed}. Hãy chụp hoặc chọn tệp "
+               f"{'các giấy tờ này' if len(missing) > 1 else 'giấy tờ này'} rồi gửi lại.",
+               f"Required document(s) not attached: {listed}. Photograph or choose the files, then send again.")
 
 
 async def _unit_in_force(code: object) -> AdministrativeUnit | None:

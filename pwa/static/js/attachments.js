@@ -356,6 +356,9 @@ export function pagesEditor(dossierId, documents, { editable, progress, onAdded,
           h("h3", {}, d.name, d.required ? h("span", { class: "required required-mark" }, " ", tr("(bắt buộc)", "(required)")) : null),
           declaration ? h("p", { class: "note declaration" }, tr("Tờ khai này được lập từ thông tin Ông/Bà điền ở trên, không cần chụp ảnh.",
             "This declaration is made from the details filled in above: no photo is needed.")) : null,
+          // Shown at the desk (xuất trình): a photo may help the officer, but the dossier goes without one.
+          d.presented ? h("p", { class: "note presented" }, tr("Ông/Bà mang bản chính để xuất trình tại nơi tiếp nhận; không bắt buộc gửi ảnh.",
+            "Bring the original to show at the office; a photo is not required.")) : null,
           templateNote(d, formsAt),
           h("ul", { class: "thumbs" }, all.map(({ p, a }, index) => {
             const number = index + 1; // the position shown: numbers may have gaps after a deletion
