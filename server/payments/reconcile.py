@@ -69,8 +69,8 @@ async def import_lines(unit: AdministrativeUnit, user: User, lines: list[Line]) 
         keyed.append((line, line.key(seen[identity])))
         seen[identity] += 1
     async with in_transaction():
-        known = set(await StatementLine.filter(unit_id=unit.id, key__in=[key for _, key in keyed])
-                    .values_list("key", flat=True))
+        known: set[str] = {str(key) for key in await StatementLine.filter(
+            unit_id=unit.id, key__in=[key for _, key in keyed]).values_list("key", flat=True)}
         candidates = await _candidates(unit)
         paid_now: set[str] = set()
         for line, key in keyed:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]  # no stubs published
+from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 
 from server.vietnamese import fold
 
