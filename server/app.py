@@ -23,6 +23,7 @@ from server.documents import tracking_routes
 from server.dossiers import claim_routes, rating_routes, sync_routes
 from server.dossiers import routes as dossiers_routes
 from server.notify import routes as notify_routes
+from server.notify import zalo_receipts
 from server.payments import routes as payments_routes
 from server.statistics import routes as statistics_routes
 from server.web import openapi, pages, shell
@@ -49,7 +50,7 @@ API_ROUTES = [
     *catalog_routes.api_routes,
     *dossiers_routes.api_routes, *sync_routes.api_routes, *rating_routes.api_routes, *claim_routes.api_routes,
     *calendar_routes.api_routes, *code_block_routes.api_routes, *workflow_routes.api_routes,
-    *notify_routes.api_routes,
+    *notify_routes.api_routes, *zalo_receipts.api_routes,
     *payments_routes.api_routes,
     *attachments_routes.api_routes, *reuse_routes.api_routes,
     *tracking_routes.api_routes,

@@ -76,6 +76,10 @@ class ZaloSettings:
     template_id: str  # ZALO_TEMPLATE_ID: the template used for every kind without its own
     templates: dict[str, str] = field(default_factory=dict)  # ZALO_TEMPLATES="result_ready=123,received=456"
     api_url: str = "https://business.openapi.zalo.me"  # ZALO_API_URL
+    # Delivery receipts (POST /api/notices/zalo/events): the app linked to the OA and the OA's secret key, which
+    # sign each webhook call. Both empty: the webhook is off and Zalo notices stay "sent".
+    app_id: str = ""  # ZALO_APP_ID
+    oa_secret_key: str = ""  # ZALO_OA_SECRET_KEY
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,12 @@ def _zalo(env: dict[str, str]) -> ZaloSettings | None:
     url = env.get("ZALO_API_URL", "").strip() or "https://business.openapi.zalo.me"
     if urlsplit(url).scheme not in ("http", "https"):
         raise ConfigError("ZALO_API_URL must be an http(s) URL, e.g. https://business.openapi.zalo.me")
-    return ZaloSettings(access_token=token, template_id=template, templates=templates, api_url=url.rstrip("/"))
+    app_id, oa_secret = env.get("ZALO_APP_ID", "").strip(), env.get("ZALO_OA_SECRET_KEY", "").strip()
+    if bool(app_id) != bool(oa_secret):
+        raise ConfigError("ZALO_APP_ID and ZALO_OA_SECRET_KEY go together: set both (Zalo's delivery receipts are "
+                          "signed with them) or neither")
+    return ZaloSettings(access_token=token, template_id=template, templates=templates, api_url=url.rstrip("/"),
+                        app_id=app_id, oa_secret_key=oa_secret)
 
 
 def _oidc(env: dict[str, str]) -> OidcSettings | None:

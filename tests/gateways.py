@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMPP_SCRIPT = ROOT / "tests" / "smpp" / "server.cjs"
 SYSTEM_ID, PASSWORD, SOURCE = "motcua", "smppPw01", "UBNDPHUTHO"  # SMPP caps a password at 8 characters
 ZALO_TOKEN, ZALO_TEMPLATE = "zalo-test-token-0123", "231234"
+ZALO_APP_ID, ZALO_OA_SECRET = "4305820947121546711", "zalo-test-oa-secret-key"  # sign the webhook's receipts
 
 
 def _free_port() -> int:
@@ -115,7 +116,7 @@ class ZaloApi:
         log = self.workdir / f"zalo-{self.port}.log"
         with open(log, "a") as out:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "zalo_server.py"), str(self.port),
-                                             ZALO_TOKEN, ZALO_TEMPLATE], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                             ZALO_TOKEN, ZALO_TEMPLATE, ZALO_APP_ID, ZALO_OA_SECRET], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         _wait(self.process, self.url + "/__test/messages", log, "the Zalo stand-in")
         return self
 
@@ -124,7 +125,18 @@ class ZaloApi:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self, token: str = ZALO_TOKEN) -> dict[str, str]:
-        return {"ZALO_ACCESS_TOKEN": token, "ZALO_TEMPLATE_ID": ZALO_TEMPLATE, "ZALO_API_URL": self.url}
+        return {"ZALO_ACCESS_TOKEN": token, "ZALO_TEMPLATE_ID": ZALO_TEMPLATE, "ZALO_API_URL": self.url,
+                "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET}
+
+    def receipts(self) -> list[dict[str, Any]]:
+        """What the OA's webhook answered to each delivery receipt the stand-in posted."""
+        return httpx.get(self.url + "/__test/messages").json()["receipts"]
+
+    def deliver(self, webhook: str, msg_id: str, **options: object) -> dict[str, Any]:
+        """Post one signed receipt now (tamper=1: body changed after signing; age=seconds: an old timestamp)."""
+        answer: dict[str, Any] = httpx.post(self.url + "/__test/deliver", timeout=30, params={
+            "webhook": webhook, "msg_id": msg_id, **{k: str(v) for k, v in options.items()}}).json()
+        return answer
 
     def messages(self) -> list[dict[str, Any]]:
         return httpx.get(self.url + "/__test/messages").json()["messages"]

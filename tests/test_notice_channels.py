@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.config import ConfigError, load_settings
@@ -111,6 +112,63 @@ def test_zalo_comes_before_sms_and_carries_the_documented_request(channel_server
     assert message["tracking_id"].endswith(":zalo")
     # Zalo took it: no SMS is paid for.
     assert not [m for m in smpp_gateway.messages() if m["destination_addr"] == intl(phone)]
+
+
+# -- Zalo's delivery receipts (the OA's webhook) --------------------------------------------------------------
+
+def webhook(server) -> str:
+    return server.url + "/api/notices/zalo/events"
+
+
+def zalo_message_of(zalo_api: ZaloApi, phone: str) -> dict:
+    wait_until(lambda: any(m["phone"] == intl(phone) for m in zalo_api.messages()))
+    return [m for m in zalo_api.messages() if m["phone"] == intl(phone)][-1]
+
+
+def test_zalo_delivery_receipt_from_the_webhook_marks_the_notice_delivered_once(channel_server, zalo_api):
+    zalo_api.mode(webhook=webhook(channel_server))  # Zalo now tells the OA's webhook when a message arrives
+    try:
+        citizen, phone = new_citizen(channel_server)
+        received_dossier(channel_server, citizen)
+        msg_id = zalo_message_of(zalo_api, phone)["msg_id"]
+        wait_until(lambda: [c["status"] for c in channels_of(citizen)] == ["delivered"])
+    finally:
+        zalo_api.mode(webhook="")
+    [answer] = [r for r in zalo_api.receipts() if r["msg_id"] == msg_id]
+    assert answer["status"] == 200 and '"delivered"' in answer["body"]
+    # Zalo retries a call it thinks failed: the same receipt again changes nothing.
+    again = zalo_api.deliver(webhook(channel_server), msg_id)
+    assert again["status"] == 200 and '"already"' in again["body"]
+    # A message this server never sent (another system on the same OA) is answered 200 and ignored.
+    other = zalo_api.deliver(webhook(channel_server), "z99999999")
+    assert other["status"] == 200 and '"unknown"' in other["body"]
+    assert [c["status"] for c in channels_of(citizen)] == ["delivered"]
+
+
+def test_a_forged_stale_or_malformed_zalo_receipt_is_refused_and_changes_nothing(channel_server, zalo_api):
+    citizen, phone = new_citizen(channel_server)
+    received_dossier(channel_server, citizen)
+    msg_id = zalo_message_of(zalo_api, phone)["msg_id"]
+    wait_until(lambda: [c["status"] for c in channels_of(citizen)] == ["sent"])
+    url = webhook(channel_server)
+    tampered = zalo_api.deliver(url, msg_id, tamper=1)  # the body changed after Zalo signed it
+    assert tampered["status"] == 401 and "invalid_signature" in tampered["body"]
+    stale = zalo_api.deliver(url, msg_id, age=3 * 3600)  # signed, but replayed hours later
+    assert stale["status"] == 400 and "stale_event" in stale["body"]
+    for body, headers, status in [
+            (b'{"event_name": "user_received_message", "timestamp": "1"}', {}, 401),
+            (b'{"event_name": "user_received_message", "timestamp": "1"}', {"X-ZEvent-Signature": "mac=00"}, 401),
+            (b"not json", {"X-ZEvent-Signature": "mac=00"}, 400),
+            (b"[1, 2]", {"X-ZEvent-Signature": "mac=00"}, 400),
+            (b'{"timestamp": {"a": 1}}', {"X-ZEvent-Signature": "mac=00"}, 400),
+            (b"x" * 70_000, {"X-ZEvent-Signature": "mac=00"}, 413)]:
+        response = httpx.post(url, content=body, headers={"Content-Type": "application/json", **headers})
+        assert response.status_code == status, (body[:40], response.text)
+        assert response.json()["error"]["message"]  # says what is wrong
+    assert [c["status"] for c in channels_of(citizen)] == ["sent"]
+    genuine = zalo_api.deliver(url, msg_id)
+    assert genuine["status"] == 200 and '"delivered"' in genuine["body"]
+    assert [c["status"] for c in channels_of(citizen)] == ["delivered"]
 
 
 def test_without_zalo_the_notice_falls_to_sms_with_its_receipt(channel_server, zalo_api, smpp_gateway):
@@ -289,7 +347,8 @@ def test_channel_settings_say_what_is_wrong(tmp_path):
                        ({"SMPP_HOST": "127.0.0.1"}, "SMPP_SYSTEM_ID"),
                        ({"SMPP_HOST": "h", "SMPP_SYSTEM_ID": "a", "SMPP_PASSWORD": "b", "SMPP_SOURCE_ADDR": "c",
                          "SMPP_PORT": "x"}, "SMPP_PORT"),
-                       ({"ZALO_ACCESS_TOKEN": "t"}, "ZALO_TEMPLATE_ID")]:
+                       ({"ZALO_ACCESS_TOKEN": "t"}, "ZALO_TEMPLATE_ID"),
+                       ({"ZALO_ACCESS_TOKEN": "t", "ZALO_TEMPLATE_ID": "1", "ZALO_APP_ID": "42"}, "ZALO_OA_SECRET_KEY")]:
         with pytest.raises(ConfigError, match=words):
             load_settings({**base, **env})
     configured = load_settings({**base, "NOTICE_CHANNELS": "push,sms", "NOTICE_DAILY_CAP": "sms=5000",

@@ -1,4 +1,5 @@
-"""A stand-in for Zalo's ZNS API on loopback, run as its own process (tests/zalo_server.py PORT TOKEN TEMPLATES).
+"""A stand-in for Zalo's ZNS API on loopback, run as its own process
+(tests/zalo_server.py PORT TOKEN TEMPLATES [APP_ID OA_SECRET_KEY]).
 
 It checks the documented request of `POST /message/template`: the header `access_token`, a JSON body with `phone`
 (84 and nine digits), `template_id` (one of TEMPLATES, comma-separated), `template_data` (an object of strings) and
@@ -8,17 +9,26 @@ data: {msg_id, sent_time, quota}}`, or a negative code: -124 invalid access toke
 `GET /__test/messages`; `POST /__test/mode?no_zalo=84…,84…&quota=0|1&fail=N&fail_every=M` (`fail`: the next N requests
 get HTTP 500; `fail_every`: every Mth request does, for benchmarks);
 `POST /__test/reset`.
+
+Delivery receipts, as Zalo calls the OA's webhook: `POST /__test/mode?webhook=URL` makes every accepted message
+followed by a signed `user_received_message` event posted to URL (header `X-ZEvent-Signature: mac=` + sha256 of
+app_id + body + timestamp + OA secret key); `POST /__test/deliver?msg_id=…&webhook=URL&tamper=1&age=SECONDS`
+posts one now (tampered: the body changed after signing; age: a timestamp that many seconds old) and answers with
+the status and body the webhook answered. `GET /__test/messages` lists the webhook's answers under `receipts`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.error import HTTPError
 from urllib.parse import parse_qs, urlsplit
+from urllib.request import Request, urlopen
 
 PHONE = re.compile(r"^84\d{9}$")
 
@@ -38,11 +48,40 @@ class State:
         self.requests = 0
         self.failed = 0
         self.next_id = 1
+        self.webhook = ""
+        self.receipts: list[dict] = []
 
 
 STATE = State()
 TOKEN = sys.argv[2] if len(sys.argv) > 2 else "zalo-test-token"
 TEMPLATES = set((sys.argv[3] if len(sys.argv) > 3 else "100001").split(","))
+APP_ID = sys.argv[4] if len(sys.argv) > 4 else "zalo-test-app"
+OA_SECRET = sys.argv[5] if len(sys.argv) > 5 else "zalo-test-oa-secret"
+
+
+def post_receipt(url: str, msg_id: str, phone: str = "", *, tamper: bool = False, age: float = 0) -> dict:
+    """One signed user_received_message event to the OA's webhook, as Zalo sends it; the webhook's answer."""
+    stamp = str(int((time.time() - age) * 1000))
+    event = {"event_name": "user_received_message", "app_id": APP_ID, "timestamp": stamp,
+             "sender": {"id": "oa-579745863508352884"}, "recipient": {"id": "user-" + phone[-4:]},
+             "user_id_by_app": "app-user-" + phone[-4:],
+             "message": {"msg_id": msg_id, "delivery_time": stamp}}
+    raw = json.dumps(event).encode()
+    mac = "mac=" + hashlib.sha256(APP_ID.encode() + raw + stamp.encode() + OA_SECRET.encode()).hexdigest()
+    if tamper:
+        raw = raw.replace(msg_id.encode(), (msg_id + "x").encode())
+    request = Request(url, data=raw, method="POST",
+                      headers={"Content-Type": "application/json", "X-ZEvent-Signature": mac})
+    try:
+        with urlopen(request, timeout=10) as response:
+            answer = {"status": response.status, "body": response.read().decode()}
+    except HTTPError as error:
+        answer = {"status": error.code, "body": error.read().decode()}
+    except OSError as error:
+        answer = {"status": 0, "body": str(error)}
+    with STATE.lock:
+        STATE.receipts.append({"msg_id": msg_id, **answer})
+    return answer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -63,7 +102,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__test/messages":
             with STATE.lock:
                 return self._answer({"messages": STATE.messages, "refused": STATE.refused,
-                                     "requests": STATE.requests, "failed": STATE.failed})
+                                     "requests": STATE.requests, "failed": STATE.failed, "receipts": STATE.receipts})
         self._answer({"error": 404}, 404)
 
     def do_POST(self) -> None:
@@ -75,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.reset()
             return self._answer({"ok": True})
         if parts.path == "/__test/mode":
-            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
             with STATE.lock:
                 if "no_zalo" in query:
                     STATE.no_zalo = set(filter(None, query["no_zalo"].split(",")))
@@ -85,7 +124,13 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.fail = int(query["fail"])
                 if "fail_every" in query:
                     STATE.fail_every = int(query["fail_every"])
+                if "webhook" in query:
+                    STATE.webhook = query["webhook"]
             return self._answer({"ok": True})
+        if parts.path == "/__test/deliver":
+            query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
+            return self._answer(post_receipt(query["webhook"], query["msg_id"], tamper=query.get("tamper") == "1",
+                                             age=float(query.get("age", "0"))))
         if parts.path != "/message/template":
             return self._answer({"error": 404}, 404)
         with STATE.lock:
@@ -96,6 +141,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._answer({"error": "server"}, 500)
         answer = self._check(raw)
         self._answer(answer)
+        with STATE.lock:
+            webhook = STATE.webhook
+        if webhook and answer.get("error") == 0:
+            # The phone received it a moment later: Zalo tells the OA's webhook (after the send was answered).
+            threading.Timer(0.3, post_receipt, (webhook, answer["data"]["msg_id"],
+                                                json.loads(raw).get("phone", ""))).start()
 
     def _check(self, raw: bytes) -> dict:
         def refuse(code: int, message: str, body: object = None) -> dict:

@@ -57,6 +57,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payment.reconcile": frozenset({INTAKE, LEADER}),
     # A payment gateway's notification and the citizen's return from it: no session; the signature decides.
     "payment.notify": frozenset({ANONYMOUS, CITIZEN, *OFFICER_ROLES}),
+    # A notice channel's delivery receipt (Zalo's webhook): no session; the signature decides.
+    "notice.receipt": frozenset({ANONYMOUS, CITIZEN, *OFFICER_ROLES}),
 }
 
 # action → how the actor must relate to the dossier, when one is given (default "reader"):
