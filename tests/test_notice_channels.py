@@ -413,3 +413,34 @@ asyncio.run(main())
     before, after, other, usage = json.loads(result.stdout)
     assert before is True and after is False and other == [True, True]
     assert usage == [{"channel": "sms", "province": "T1", "sent": 3, "cost": 2250}]
+
+
+from tests.test_pwa_queue import card, go_to_queue  # noqa: E402
+
+
+def test_the_officer_sees_in_the_processing_record_that_the_citizen_was_told_by_zalo(channel_server, zalo_api, context, phone):  # noqa: F811
+    zalo_api.mode(webhook=webhook(channel_server))
+    try:
+        citizen, number = new_citizen(channel_server)
+        dossier_id = received_dossier(channel_server, citizen)
+        wait_until(lambda: [c["status"] for c in channels_of(citizen)] == ["delivered"])
+    finally:
+        zalo_api.mode(webhook="")
+    open_app(phone, channel_server)
+    sign_in(phone, OFFICERS["intake"].phone, OFFICER_PASSWORD)
+    go_to_queue(phone)
+    item = card(phone, dossier_id)
+    item.wait_for()
+    item.get_by_role("link", name="Xem", exact=True).click()
+    told = phone.locator("#timeline .told[data-kind='received']")
+    told.wait_for()
+    assert told.inner_text() == "Đã báo công dân qua: Zalo (đã đến máy)"
+    assert told.get_attribute("data-reached") == "zalo"
+
+
+def test_the_app_knows_the_same_citizen_notice_kinds_as_the_server():
+    from server.notify.channels import CITIZEN_KINDS
+
+    source = (ROOT / "pwa" / "static" / "js" / "dossier.js").read_text()
+    line = next(x for x in source.splitlines() if x.startswith("const CITIZEN_KINDS"))
+    assert set(line.split("[", 1)[1].split("]", 1)[0].replace('"', "").replace(" ", "").split(",")) == set(CITIZEN_KINDS)

@@ -136,6 +136,7 @@ async def fall_through(delivery: NoticeDelivery) -> str | None:
 
 
 # The notices of a citizen about their dossier (server/notify/notices.py OWNER_NOTICES): the ones worth a paid message.
+# pwa/static/js/dossier.js keeps the same list (tests/test_notice_channels.py checks they agree).
 CITIZEN_KINDS = frozenset({"received", "supplement", "refused", "payment", "paid", "stopped", "result_ready", "apology"})
 
 

@@ -161,6 +161,21 @@ export async function showDossier(screen, id) {
 // phone, under one key per dossier, so the timeline still shows offline; signing out removes them.
 const TIMELINE_PREFIX = "motcua_timeline:";
 
+// The kinds of notice that tell the dossier's citizen (server/notify/channels.py CITIZEN_KINDS); other notices of a
+// step tell officers, and are not what "báo công dân" means.
+const CITIZEN_KINDS = new Set(["received", "supplement", "refused", "payment", "paid", "stopped", "result_ready", "apology"]);
+
+/** For officers (the server sends `notices` to them only): which channels carried a step's notice to the citizen, so
+ * the officer knows whether to phone them. Push, Zalo and SMS as they went: sent, or delivered when a receipt said so. */
+function toldLine(notice) {
+  const reached = (notice.channels || []).filter((c) => c.status === "sent" || c.status === "delivered");
+  const name = (c) => t(`channel_name_${c.channel}`);
+  const text = reached.length ? t("told_by", { c: reached.map((c) => c.status === "delivered"
+    ? t("told_delivered", { c: name(c) }) : name(c)).join(", ") })
+    : (notice.channels || []).some((c) => c.status === "queued") ? t("told_pending") : t("told_none");
+  return h("p", { class: "note told", "data-kind": notice.kind, "data-reached": notice.reached_by.join(",") }, text);
+}
+
 function timelineView(id, onServer, onItems = () => {}) {
   const box = h("section", { id: "timeline" }, h("h2", {}, t("timeline")));
   const draw = (items, saved) => box.replaceChildren(h("h2", {}, t("timeline")),
@@ -168,7 +183,8 @@ function timelineView(id, onServer, onItems = () => {}) {
     h("ol", { class: "timeline" }, items.map((e) => h("li", {},
       h("time", { datetime: e.at }, formatDateTime(e.at)), " — ",
       // The citizen's supplement keeps the status "supplement requested": named by its step, not twice "Yêu cầu bổ sung".
-      h("strong", {}, e.action === "send_supplement" ? t("supplement_sent_step") : citizenStatusName(e.to_status ?? S.draft)), e.to_unit ? ` · ${e.to_unit}` : "", e.note ? ` · ${e.note}` : ""))));
+      h("strong", {}, e.action === "send_supplement" ? t("supplement_sent_step") : citizenStatusName(e.to_status ?? S.draft)), e.to_unit ? ` · ${e.to_unit}` : "", e.note ? ` · ${e.note}` : "",
+      ...(e.notices || []).filter((n) => CITIZEN_KINDS.has(n.kind)).map(toldLine)))));
   const saved = localStorage.getItem(TIMELINE_PREFIX + id);
   if (saved) { draw(JSON.parse(saved), true); onItems(JSON.parse(saved)); }
   if (onServer) {

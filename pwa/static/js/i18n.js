@@ -167,6 +167,11 @@ const STRINGS = {
   channel_name_push: ["thông báo ứng dụng", "app notification"],
   channel_name_zalo: ["Zalo", "Zalo"],
   channel_name_sms: ["tin nhắn SMS", "SMS"],
+  // The officer's processing record: how each step's notice reached the citizen (dossier.js).
+  told_by: ["Đã báo công dân qua: {c}", "Citizen told by: {c}"],
+  told_delivered: ["{c} (đã đến máy)", "{c} (delivered)"],
+  told_pending: ["Đang gửi thông báo cho công dân", "Telling the citizen…"],
+  told_none: ["Chưa báo được công dân", "The citizen has not been reached"],
   menu_channels: ["Cách nhận thông báo", "How I get notices"],
   // supplements and documents (supplement.js)
   supplement_asked: ["Cơ quan yêu cầu bổ sung", "The office asks for"],
