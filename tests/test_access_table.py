@@ -84,6 +84,8 @@ TABLE: list[Row] = [
     Row("DELETE", "/api/push/subscriptions/999999", "401 404 404 404 404 404 404"),
     Row("GET", "/api/notices", "401 200 200 200 200 200 200"),
     Row("POST", "/api/notices/999999/read", "401 404 404 404 404 404 404"),
+    Row("POST", "/api/notices/zalo/events", "404 404 404 404 404 404 404", body={"event_name": "follow"},
+        note="no Zalo webhook configured here; the signature decides, not the session"),
     Row("GET", "/api/account/channels", "401 200 200 200 200 200 200"),
     Row("PUT", "/api/account/channels", "401 200 200 200 200 200 200", {"stopped": []}),
     Row("GET", "/api/me/documents", "401 200 200 200 200 200 200"),

@@ -68,10 +68,10 @@ def verified_event(settings: ZaloSettings, raw: bytes, given: str, now: datetime
     try:
         event = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise _refuse(400, "malformed_json", "Sự kiện Zalo gửi đến không phải JSON.",
+        raise _refuse(400, "malformed_json", "Sự kiện Zalo gửi đến không đúng định dạng.",
                       "The Zalo event is not JSON.") from None
     if not isinstance(event, dict):
-        raise _refuse(400, "malformed_json", "Sự kiện Zalo gửi đến không phải đối tượng JSON.",
+        raise _refuse(400, "malformed_json", "Sự kiện Zalo gửi đến không đúng định dạng (cần một đối tượng).",
                       "The Zalo event is not a JSON object.")
     stamp = event.get("timestamp")
     millis = _millis(stamp)

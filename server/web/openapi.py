@@ -316,6 +316,15 @@ SPEC = {
                     "responses": {"200": _json("NoticeChannels"), "400": _error("Not a list of sms and zalo"),
                                   "401": _error("Not signed in"), "403": _error("Missing CSRF token"),
                                   "415": _error("Not JSON")}}},
+        "/api/notices/zalo/events": {"post": {
+            "summary": "Zalo's OA webhook: a user_received_message event makes the Zalo delivery with that msg_id "
+                       "delivered (signed with X-ZEvent-Signature; no session)",
+            "parameters": [{"name": "X-ZEvent-Signature", "in": "header", "schema": {"type": "string"}}],
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": _object("{ok, recorded: delivered | already | unknown | ignored}"),
+                          "400": _error("Not a JSON object, no timestamp, stale, or no message id"),
+                          "401": _error("Missing or wrong signature, or another app"),
+                          "404": _error("The Zalo webhook is not configured"), "413": _error("Too large")}}},
         "/api/notices/{id}/read": {"post": {
             "summary": "Mark one of the user's notices read",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}, CSRF],
