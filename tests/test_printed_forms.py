@@ -216,7 +216,8 @@ def test_receipt_v3_lists_only_the_documents_handed_in_and_an_older_reception_ke
              "documents": [
                  {"name": "Tờ khai đăng ký khai sinh", "required": True, "original": True, "declaration": True},
                  {"name": "Giấy chứng sinh", "required": True, "original": True},
-                 {"name": "Giấy tờ tùy thân của người đi đăng ký", "required": True},
+                 # shown at the desk (xuất trình): required, but no page is handed in
+                 {"name": "Giấy tờ tùy thân của người đi đăng ký", "required": True, "presented": True},
                  {"name": "Văn bản ủy quyền", "required": False}]}
     path = tmp_path / "birth.json"
     path.write_text(json.dumps({**catalog, "procedures": [birth]}, ensure_ascii=False))
@@ -227,7 +228,7 @@ def test_receipt_v3_lists_only_the_documents_handed_in_and_an_older_reception_ke
     dossier_id = str(uuid.uuid4())
     assert citizen.post("/api/dossiers", {"id": dossier_id, "procedure_code": "TEST.KS01", "data": VALID_FORM,
                                           "unit_code": VINH_YEN}).status_code == 201
-    for page in (1, 2):  # two pages of the birth certificate; nothing for the ID papers
+    for page in (1, 2):  # two pages of the birth certificate; the ID papers are only shown
         photo = jpeg(seed=page + int(phone[-3:]))
         registered = register(citizen, dossier_id, photo, document="Giấy chứng sinh", page=page).json()
         assert put(server.url, registered["upload"], photo).status_code == 200
