@@ -316,6 +316,31 @@ SPEC = {
                     "responses": {"200": _json("NoticeChannels"), "400": _error("Not a list of sms and zalo"),
                                   "401": _error("Not signed in"), "403": _error("Missing CSRF token"),
                                   "415": _error("Not JSON")}}},
+        "/api/claims": {"post": {
+            "summary": "A citizen claims a walk-in dossier by its code: a one-time code goes by SMS to the phone on the "
+                       "dossier (never to a number the claimant types)",
+            "parameters": [CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["code"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", "maxLength": 64, "description": "the dossier code"}}}}}},
+            "responses": {"201": _object("{claim_id, phone_hint, expires_at}"), "400": _error("Not a dossier code"),
+                          "401": _error("Not signed in"), "403": _error("Only citizens claim, or missing CSRF token"),
+                          "404": _error("No walk-in dossier nobody owns has this code"),
+                          "409": _error("Already owned, or no phone on the dossier to send the code to"),
+                          "415": _error("Not JSON"), "429": _error("Too many codes asked for"),
+                          "503": _error("No SMS channel to send the code by")}}},
+        "/api/claims/{id}/confirm": {"post": {
+            "summary": "The one-time code: right, the dossier is the citizen's; wrong, one try fewer",
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 36}},
+                           CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["code"], "additionalProperties": False,
+                "properties": {"code": {"type": "string", "pattern": "^[0-9]{6}$"}}}}}},
+            "responses": {"200": _json("Dossier"), "400": _error("Wrong, expired or used-up code"),
+                          "401": _error("Not signed in"), "403": _error("Another citizen's claim, or missing CSRF token"),
+                          "404": _error("No such claim"), "409": _error("Already claimed or tries used up"),
+                          "410": _error("The code expired"), "415": _error("Not JSON"),
+                          "429": _error("Too many tries")}}},
         "/api/notices/zalo/events": {"post": {
             "summary": "Zalo's OA webhook: a user_received_message event makes the Zalo delivery with that msg_id "
                        "delivered (signed with X-ZEvent-Signature; no session)",
