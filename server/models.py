@@ -565,18 +565,6 @@ class DossierClaim(Model):
         table = "dossier_claims"
 
 
-class SmsOutbox(Model):
-    """Text messages waiting for the SMS channel: one row per message, its key makes sending it idempotent."""
-
-    id = fields.BigIntField(primary_key=True)
-    phone = fields.CharField(max_length=16)
-    text = fields.CharField(max_length=480)
-    key = fields.CharField(max_length=128, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    sent_at = fields.DatetimeField(null=True)
-
-    class Meta:
-        table = "sms_outbox"
 class CollectionAccount(Model):
     """A unit's collection account (tài khoản thu phí, lệ phí) that citizens transfer fees to (docs/payments.md)."""
 

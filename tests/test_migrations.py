@@ -93,3 +93,34 @@ def test_0011_fills_the_applicants_numbers_of_existing_dossiers(fresh_database):
         return [(row["id"], row["applicant_phone"], row["applicant_personal_id"]) for row in rows]
 
     assert asyncio.run(upgrade()) == [("d-1", "0912345678", "026301123456"), ("d-2", None, None)]
+
+
+def test_0013_drops_the_sms_outbox_that_nothing_sent(fresh_database):
+    """The claim codes go by the SMS channel now: the table 0011 made for them goes, with its unsent rows."""
+    config = {"connections": {"default": fresh_database()}, "apps": APPS}
+
+    async def upgrade() -> tuple[int, list[dict]]:
+        await migrate(config=config, app_labels=["motcua"], target="motcua.0012_payments")
+        await Tortoise.init(config=config)
+        try:
+            connection = get_connection("default")
+            await connection.execute_script(
+                "INSERT INTO sms_outbox (phone, text, key, created_at) "
+                "VALUES ('0912345678', 'Ma xac nhan: 123456', 'claim:c-1', CURRENT_TIMESTAMP)")
+            before = (await connection.execute_query_dict("SELECT COUNT(*) AS n FROM sms_outbox"))[0]["n"]
+        finally:
+            await Tortoise.close_connections()
+        await migrate(config=config, app_labels=["motcua"])
+        await Tortoise.init(config=config)
+        try:
+            connection = get_connection("default")
+            if connection.capabilities.dialect == "postgres":
+                sql = "SELECT table_name AS name FROM information_schema.tables WHERE table_name = 'sms_outbox'"
+            else:
+                sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sms_outbox'"
+            left = await connection.execute_query_dict(sql)
+        finally:
+            await Tortoise.close_connections()
+        return before, left
+
+    assert asyncio.run(upgrade()) == (1, [])

@@ -20,17 +20,11 @@ from server.config import ConfigError, load_settings
 from server.notify import sms
 from tests.conftest import OFFICER_PASSWORD, OFFICERS, ROOT, SUITE_RATE_LIMITS, VALID_FORM, VINH_YEN, Api, \
     motcua_env, officer_api, run_motcua, start_server, unique_phone
-from tests.gateways import SOURCE, ZALO_TEMPLATE, ZALO_TOKEN, SmppGateway, ZaloApi
+from tests.gateways import SOURCE, ZALO_TEMPLATE, ZALO_TOKEN, ZaloApi
 from tests.push_service import PushService
+from tests.smpp_server import intl, smpp_gateway  # noqa: F401  (a fixture)
 from tests.test_push_delivery import wait_until
 from tests.test_sync_http import Device
-
-
-@pytest.fixture(scope="module")
-def smpp_gateway(tmp_path_factory):
-    gateway = SmppGateway(tmp_path_factory.mktemp("smpp")).start()
-    yield gateway
-    gateway.stop()
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +84,6 @@ def received_dossier(server, citizen: Api) -> str:
 def channels_of(citizen: Api, kind: str = "received") -> list[dict]:
     items = [n for n in citizen.get("/api/notices").json()["items"] if n["kind"] == kind]
     return items[0]["channels"] if items else []
-
-
-def intl(phone: str) -> str:
-    return "84" + phone[1:]
 
 
 def test_zalo_comes_before_sms_and_carries_the_documented_request(channel_server, zalo_api, smpp_gateway):

@@ -19,6 +19,7 @@ from server.web.requests import read_json_object
 async def post_claim(request: Request, user: User) -> JSONResponse:
     """{"code": dossier code} → a one-time code goes to the dossier's phone; {claim_id, phone_hint, …}."""
     body = await read_json_object(request)
+    claims.require_sms()  # without an SMS channel nothing is counted or written: the citizen goes to the desk
     # Counted before the look-up, so codes cannot be tried in bulk; then per dossier, so its phone is not flooded.
     await rate_limits.check(request, "claim", account=user.id)
     dossier = await claims.claimable(user, body.get("code"))

@@ -10,6 +10,10 @@ server/workflow/ownership.py decides):
   (`confirm`). Only an HMAC of the code is kept; it lives 10 minutes and allows 5 tries; a new code for the
   same account and dossier ends the previous one. Requests are also counted per account, per dossier and per
   address by the routes (server/dossiers/claim_routes.py, server/web/rate_limits.py).
+
+The code goes by the SMS channel (server/notify/channels.py `send_sms`, over SMPP, sent by the worker). Where the
+province has no SMS gateway, claiming by code is refused before anything is written (`require_sms`): the citizen is
+told to bring the receipt to the desk instead.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from server import config
 from server.accounts import access
 from server.dossiers.status import DossierStatus
-from server.models import Dossier, DossierClaim, SmsOutbox, User
+from server.models import Dossier, DossierClaim, User
+from server.notify import channels
 from server.web.errors import ApiError
 from server.workflow import changes
 
@@ -47,11 +53,28 @@ def _hash(claim_id: str, code: str) -> str:
     return hmac.new(key, f"{claim_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-async def deliver_code(phone: str, text: str, key: str) -> None:
-    """Send one text to a phone. Until the SMS channel lands (server/notify: `send_sms(phone, text, *, key)` over
-    SMPP, docs/operations.md), the message is written to the SMS outbox (`sms_outbox`), which that channel sends;
-    `key` makes a repeated call write it once."""
-    await SmsOutbox.get_or_create(key=key, defaults={"phone": phone, "text": text})
+def _no_sms() -> ApiError:
+    return ApiError(503, "sms_unavailable", "Chưa gửi được mã xác nhận vì hệ thống chưa có kênh tin nhắn SMS. Ông/Bà "
+                    "hãy mang giấy hẹn đến bộ phận một cửa để được gắn hồ sơ vào tài khoản.",
+                    "The code cannot be sent: this system has no SMS channel yet. Bring your receipt to the one-stop "
+                    "desk to have the dossier added to your account.")
+
+
+def require_sms() -> None:
+    """Claiming by code needs the SMS channel: without it the request is refused before anything is counted or
+    written (a code nobody can receive would only use up the citizen's tries)."""
+    if not channels.sms_available():
+        raise _no_sms()
+
+
+async def deliver_code(phone: str, text: str, key: str, province: str = "") -> None:
+    """Queue the text on the SMS channel (sent by the worker over SMPP), in the caller's transaction; `key` makes a
+    repeated call queue it once; `province` is whose daily cap and cost it counts in. SMS off or a number that is
+    not a mobile: a clear 503, and the caller's transaction is rolled back."""
+    try:
+        await channels.send_sms(phone, text, key=key, province=province)
+    except channels.SmsUnavailable:
+        raise _no_sms() from None
 
 
 def phone_hint(phone: str) -> str:
@@ -100,18 +123,22 @@ async def claimable(user: User, code: object) -> Dossier:
 async def start(user: User, dossier: Dossier) -> dict[str, Any]:
     """A new one-time code for `user` and `dossier`, sent to the phone on the dossier."""
     assert dossier.applicant_phone is not None  # claimable() refused a dossier without one
+    require_sms()
     now = _now()
-    # One live code per account and dossier: asking again ends the earlier one.
-    await DossierClaim.filter(user_id=user.id, dossier_id=dossier.id, confirmed_at__isnull=True,
-                              expires_at__gt=now).update(expires_at=now)
     claim_id = str(uuid.uuid4())
     code = f"{secrets.randbelow(10**6):06d}"
-    await DossierClaim.create(id=claim_id, dossier_id=dossier.id, user_id=user.id, code_hash=_hash(claim_id, code),
-                              expires_at=now + CODE_LIFETIME)
     # Plain ASCII: one GSM-7 segment on any phone.
     text = (f"Ma xac nhan nhan ho so {dossier.code} tren ung dung Mot cua: {code}. Ma dung trong 10 phut. "
             "Khong dua ma nay cho nguoi khac.")
-    await deliver_code(dossier.applicant_phone, text, key=f"claim:{claim_id}")
+    province = await channels.province_of(str(dossier.id))
+    # One transaction: the claim exists exactly when its text is queued, and an earlier code ends only then.
+    async with in_transaction():
+        # One live code per account and dossier: asking again ends the earlier one.
+        await DossierClaim.filter(user_id=user.id, dossier_id=dossier.id, confirmed_at__isnull=True,
+                                  expires_at__gt=now).update(expires_at=now)
+        await DossierClaim.create(id=claim_id, dossier_id=dossier.id, user_id=user.id,
+                                  code_hash=_hash(claim_id, code), expires_at=now + CODE_LIFETIME)
+        await deliver_code(dossier.applicant_phone, text, key=f"claim:{claim_id}", province=province)
     return {"claim_id": claim_id, "phone_hint": phone_hint(dossier.applicant_phone),
             "expires_in": int(CODE_LIFETIME.total_seconds()), "attempts_left": MAX_ATTEMPTS}
 
