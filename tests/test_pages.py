@@ -75,7 +75,11 @@ def test_forms_without_the_csrf_token_are_refused(server):
 def test_every_response_carries_the_security_headers(api):
     api_headers = api.get("/api/procedures").headers
     assert api_headers["x-content-type-options"] == "nosniff"  # JSON: nosniff only (tests/test_security_headers.py)
-    for path in ("/", "/healthz", "/static/app.css"):
+    # A style sheet or script is not a document: nosniff and the referrer policy (tests/test_security_headers.py).
+    css = api.get("/static/app.css").headers
+    assert css["x-content-type-options"] == "nosniff" and css["referrer-policy"] == "no-referrer"
+    assert "content-security-policy" not in css
+    for path in ("/", "/healthz"):
         headers = api.get(path).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]

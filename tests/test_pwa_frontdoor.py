@@ -237,3 +237,22 @@ def test_the_website_leads_into_the_app_which_has_its_own_sign_up(server, browse
     page.get_by_role("heading", name="Hồ sơ của tôi").wait_for()
     page.locator("#inbox-link").wait_for()
     newcomer.close()
+
+
+def test_screens_loaded_at_first_use_say_offline_that_they_need_the_network_then_work_offline_once_fetched(server, context, phone):  # noqa: F811
+    """Sign-in and the claim are not precached (docs/pwa.md "What a first visit downloads"): never opened, offline,
+    the screen says the network is needed; opened once online, the worker keeps them and they draw offline."""
+    open_app(phone, server)
+    context.set_offline(True)
+    phone.goto(server.url + "/app#/signin")
+    expect(phone.locator("#needs-network")).to_have_text("Cần có mạng để đăng nhập.")
+    phone.goto(server.url + "/app#/claim")
+    expect(phone.locator("#needs-network")).to_contain_text("Cần có mạng để nhận hồ sơ")
+    context.set_offline(False)
+    phone.goto(server.url + "/app#/signin")
+    phone.get_by_label("Mật khẩu").wait_for()
+    phone.goto(server.url + "/app#/")
+    context.set_offline(True)
+    phone.goto(server.url + "/app#/signin")
+    phone.get_by_label("Mật khẩu").wait_for()
+    assert phone.locator("#needs-network").count() == 0

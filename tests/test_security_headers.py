@@ -29,6 +29,16 @@ def assert_api_headers(response: httpx.Response) -> None:
         assert name not in response.headers, name
 
 
+def assert_asset_headers(response: httpx.Response) -> None:
+    """A script or style sheet is not a document: nosniff and the referrer policy (a module's imports follow it),
+    not the document policies, ~435 bytes on each of a first visit's ~35 files (docs/benchmarks.md "Catalog")."""
+    assert response.headers["content-type"].startswith(("text/javascript", "text/css")), response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    for name in ("content-security-policy", "permissions-policy", "x-frame-options"):
+        assert name not in response.headers, name
+
+
 @pytest.fixture
 def http(server):
     with httpx.Client(base_url=server.url, timeout=30, follow_redirects=False) as client:
@@ -43,11 +53,18 @@ def test_pages_files_and_redirects(http):
         "page": http.get("/"), "catalog page": http.get("/procedures"), "app shell": app,
         "not modified": http.get("/app", headers={"If-None-Match": etag}),
         "service worker": http.get("/sw.js"), "manifest": http.get("/manifest.webmanifest"),
-        "hashed asset": http.get(asset), "plain static file": http.get("/static/app.css"),
         "redirect": http.get("/dossiers"), "page not found": http.get("/khong-co-trang-nay"),
         "method not allowed page": http.delete("/procedures"), "health": http.get("/healthz"),
-        "head": http.head(asset),
+        "icon": http.get("/static/icons/icon-192.png"),
+        # A worker's script: its response's CSP is the worker's own.
+        "worker script": http.get(re.search(r"/static/js/photo-worker\.[0-9a-f]{10}\.js", http.get("/sw.js").text).group(0)),
     }
+    assets = {"hashed asset": http.get(asset), "plain static file": http.get("/static/app.css"), "head": http.head(asset)}
+    for kind, response in assets.items():
+        try:
+            assert_asset_headers(response)
+        except (AssertionError, KeyError) as error:
+            raise AssertionError(f"{kind} ({response.status_code} {response.url.path}): {error!r}") from None
     assert responses["not modified"].status_code == 304 and responses["redirect"].status_code == 303
     for kind, response in responses.items():
         try:

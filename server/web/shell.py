@@ -72,8 +72,9 @@ class Release:
         self.service_worker = header.encode() + worker.encode()
 
 
-# Modules of the server-rendered pages (loaded unhashed from /static/), not of the app.
-WEBSITE_MODULES = ("js/install.js", "js/site-menu.js")
+# Scripts of the server-rendered pages (loaded unhashed from /static/; document.js: the printable documents),
+# not of the app.
+WEBSITE_MODULES = ("js/install.js", "js/site-menu.js", "document.js")
 
 STATIC_IMPORT = re.compile(r"""^\s*(?:import|export)\b[^;(]*?\bfrom\s*["'](\.{1,2}/[^"']+)["']|^\s*import\s*["'](\.{1,2}/[^"']+)["']""",
                            re.MULTILINE)

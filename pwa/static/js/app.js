@@ -5,21 +5,33 @@ import { refreshCatalog } from "./catalog.js";
 import { changed, meta, readAll, tx } from "./db.js";
 import { formatDate, formatDateTime, formatTime } from "./dates.js";
 import { $, h } from "./dom.js";
-import { forgetTimelines, showDossier } from "./dossier.js";
+import { forgetTimelines, showDossier, warmDossierScreens } from "./dossier.js";
 import { showHome, showProcedure } from "./home.js";
 import { lang, pick, setLang, t } from "./i18n.js";
 import { inboxLink, inboxView, signingOut } from "./notify.js";
 import { OFFICER_ROLES, prepareOfficer, savedUser } from "./officer.js";
 import { describeChanges, showOutbox, waitingCount } from "./outbox-view.js";
 import { clearPages, pagesChanged } from "./attachments.js";
-import { showSignin, showSignup } from "./signin.js";
-import { showClaim } from "./claim.js";
 import { events as syncEvents, requestSync, resetBackoff, restoreSession, session, status as sync } from "./sync.js";
 import { resetUploadBackoff, uploadPages } from "./upload.js";
 import { loadWorkflow, refreshWorkflow } from "./workflow.js";
 // The officers' screens are loaded on demand: a citizen's phone never downloads them (docs/pwa.md, "Officers").
 const officerScreens = () => Promise.all([import("./intake.js"), import("./queue.js"), import("./receipt.js")])
   .then(([intake, queue, receipt]) => ({ ...intake, ...queue, ...receipt }));
+// Screens a citizen opens only online (signing in or up, claiming a desk dossier) load at first use too: they are
+// not precached, so a first visit does not download them (docs/pwa.md, "What a first visit downloads"). Once
+// opened, the worker keeps them (cacheFirst); never opened, offline, the screen says the network is needed.
+async function onlineScreen(load, show, offlineKey) {
+  const gen = routeGen;
+  let module;
+  try {
+    module = await load();
+  } catch (error) {
+    paint(gen, h("p", { class: "note", role: "status", id: "needs-network" }, t(offlineKey)));
+    return;
+  }
+  if (gen === routeGen) show(module, screen());
+}
 
 const view = $("#view");
 let redrawView = null; // the current view's own refresh after a committed write, if it has one
@@ -190,9 +202,9 @@ async function route() {
   const [, kind, arg] = (location.hash || "#/").match(/^#\/(\w*)\/?(.*)$/) || [];
   if (kind === "p") await showProcedure(screen(), decodeURIComponent(arg));
   else if (kind === "d") await showDossier(screen(), arg);
-  else if (kind === "signin") showSignin(screen());
-  else if (kind === "signup") showSignup(screen());
-  else if (kind === "claim") showClaim(screen());
+  else if (kind === "signin") await onlineScreen(() => import("./signin.js"), (m, s) => m.showSignin(s), "signin_offline");
+  else if (kind === "signup") await onlineScreen(() => import("./signin.js"), (m, s) => m.showSignup(s), "signin_offline");
+  else if (kind === "claim") await onlineScreen(() => import("./claim.js"), (m, s) => m.showClaim(s), "claim_offline");
   else if (kind === "outbox") await showOutbox(screen());
   else if (kind === "inbox") { const gen = routeGen; paint(gen, ...(await inboxView(() => { if (gen === routeGen) route(); }))); }
   else if (kind === "queue") await (await officerScreens()).queueView(routeGen, paint, sync.user);
@@ -288,6 +300,7 @@ async function main() {
     const user = sync.user;
     const warm = user && OFFICER_ROLES.has(user.role) ? officerScreens().catch(() => {}) : Promise.resolve();
     warm.then(() => prepareOfficer(user));
+    warmDossierScreens(); // a dossier now at the payment step or returned: its boxes' modules, kept for offline
   });
   window.addEventListener("hashchange", route);
   window.addEventListener("online", () => { resetBackoff(); resetUploadBackoff(); requestSync(); refreshCatalog(); refreshWorkflow(); });

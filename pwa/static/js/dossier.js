@@ -14,10 +14,7 @@ import { offerAfterSubmit } from "./notify.js";
 import { resolveConflict, saveDraft, submitDossier } from "./outbox.js";
 import { pagesChanged, pagesEditor, pagesOf } from "./attachments.js";
 import { feeFor, feeText } from "./fees.js";
-import { ratingBox } from "./rating.js";
-import { reusePanel } from "./reuse.js";
 import { documentLinks, supplementBox, supplementOpen, supplementState } from "./supplement.js";
-import { paymentBox } from "./payment.js";
 import { requestSync, resetBackoff } from "./sync.js";
 import { progress as uploadProgress, uploadPages } from "./upload.js";
 import { citizenStatusName, S } from "./workflow.js";
@@ -25,6 +22,46 @@ import { citizenStatusName, S } from "./workflow.js";
 // The dossier just submitted on this screen: its view opens at the top, on a confirmation, until the person
 // goes elsewhere ("Nộp hồ sơ" sits at the bottom of a long form; the new status is at the top).
 let justSubmitted = null;
+
+// The fee box (payment.js with qr.js, ~5.7 KB) and the rating (rating.js) concern a dossier at the payment step or
+// returned: they load when such a dossier is shown, not on a first visit (docs/pwa.md, "What a first visit
+// downloads"). warmDossierScreens fetches them as soon as a synced dossier reaches those steps, while online, so
+// the QR code is then drawn offline too (the worker keeps what it fetched).
+const needsPayment = (dossier) => {
+  const data = (dossier.replica && dossier.replica.data) || {};
+  return data.fee_amount_vnd !== undefined && (Boolean(data.paid_at) || dossier.status === S.payment);
+};
+const needsRating = (dossier) => dossier.status === S.returned && Boolean(dossier.replica);
+
+/** The on-demand modules the phone's dossiers will need, fetched now (online, after a sync round). */
+export async function warmDossierScreens() {
+  const dossiers = await readAll("dossiers");
+  const loads = [];
+  if (dossiers.some(needsPayment)) loads.push(import("./payment.js"));
+  if (dossiers.some(needsRating)) loads.push(import("./rating.js"));
+  await Promise.all(loads).catch(() => {}); // offline: the next round tries again
+}
+
+// "Dùng giấy tờ đã có" (reuse.js) asks the server for the citizen's verified documents, so it needs the network
+// anyway: it loads when a draft's pages editor is first drawn, not on a first visit. Its place is kept and filled
+// as soon as the module is there (at once once the worker has it); never fetched, offline, the place stays empty.
+let reuse = null;
+function reuseSlot(dossierId, document) {
+  const slot = h("span", { class: "reuse-slot" });
+  reuse = reuse || import("./reuse.js").catch(() => { reuse = null; return null; });
+  reuse.then((module) => { if (module) slot.replaceWith(module.reusePanel(dossierId, document)); });
+  return slot;
+}
+
+/** A box drawn by an on-demand module, or its offline note when the module never reached this phone. */
+async function optionalBox(wanted, load, draw, offlineKey) {
+  if (!wanted) return "";
+  try {
+    return draw(await load());
+  } catch (error) {
+    return offlineKey ? h("p", { class: "note", role: "status" }, t(offlineKey)) : "";
+  }
+}
 
 export async function showDossier(screen, id) {
   if (justSubmitted && justSubmitted.id !== id) justSubmitted = null;
@@ -140,11 +177,13 @@ export async function showDossier(screen, id) {
   if (justSubmitted && dossier.status === S.draft && !dossier.pending_submit) justSubmitted = null;
   const confirmation = justSubmitted ? h("p", { class: "confirm", id: "submitted", role: "status", tabindex: "-1" },
     t("submitted_note")) : null;
-  if (!screen.paint(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), confirmation || "", header, askedFor.element, paymentBox(dossier), saved, editor.element,
+  const payment = await optionalBox(needsPayment(dossier), () => import("./payment.js"), (m) => m.paymentBox(dossier), "payment_offline");
+  const rating = await optionalBox(needsRating(dossier), () => import("./rating.js"), (m) => m.ratingBox(dossier), "rate_offline");
+  if (!screen.paint(h("p", {}, h("a", { href: "#/" }, t("back"))), h("h1", {}, detail.name), confirmation || "", header, askedFor.element, payment, saved, editor.element,
     pagesEditor(id, detail.documents || [], { editable: editable || supplement, progress: uploadProgress,
-      onAdded: () => { screen.scheduleSync(); uploadPages(); }, extra: (document) => reusePanel(id, document),
+      onAdded: () => { screen.scheduleSync(); uploadPages(); }, extra: (document) => reuseSlot(id, document),
       formsAt: detail.verify_url || "" }),
-    submitBox || "", ratingBox(dossier), documentLinks(dossier), timelineView(id, Boolean(dossier.replica), askedFor.showReason))) return;
+    submitBox || "", rating, documentLinks(dossier), timelineView(id, Boolean(dossier.replica), askedFor.showReason))) return;
   if (Object.keys(input).length) editor.showErrors(check().errors);
   if (confirmation) {
     // Shown where the person is looking: the view's top, focused, so a screen reader reads it and the status. A

@@ -215,6 +215,8 @@ const STRINGS = {
     "Tell the office why you are unsatisfied so that it can improve."],
   rate_send: ["Gửi đánh giá", "Send rating"],
   rate_thanks: ["Cảm ơn Ông/Bà đã đánh giá", "Thank you for your rating"],
+  payment_offline: ["Cần có mạng một lần để hiện mã QR nộp phí. Xin Ông/Bà mở lại hồ sơ khi có sóng.",
+    "Showing the payment QR code needs a connection once. Open the dossier again online."],
   rate_offline: ["Cần có mạng để đánh giá mức độ hài lòng.", "Rating the service needs a connection."],
   close: ["Đóng", "Close"],
   language: ["English", "Tiếng Việt"],
