@@ -51,7 +51,12 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _parse_time(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else None
+    """A record's time as the row stores it: in UTC whatever offset the record carries (a phone writes Vietnam
+    time), since SQLite compares times as text — "17:45+07:00" would sort after "17:00+00:00"."""
+    if not isinstance(value, str):
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 # Procedure versions and unit codes never change once written (a changed procedure becomes a new
