@@ -23,7 +23,7 @@ function tlv(tag, value) {
 
 /** A note banks carry intact: ASCII letters, digits, spaces, dots, hyphens (diacritics dropped, đ → d). */
 export function plainNote(text) {
-  const ascii = String(text).replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFKD").replace(/[^\x00-\x7f]/g, "");
+  const ascii = String(text).replace(/đ/g, "d").replace(/Đ/g, "D").normalize("NFKD").replace(/[^ -~]/g, ""); // (controls go next anyway)
   return ascii.replace(/[^0-9A-Za-z .-]/g, "").trim().slice(0, MAX_PURPOSE);
 }
 
