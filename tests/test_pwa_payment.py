@@ -52,6 +52,9 @@ def test_the_citizen_sees_the_qr_offline_pays_and_the_dossier_moves_on(server, c
     assert phone.locator("#payment").bounding_box()["width"] <= 360
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.screenshot())))
     assert [result.text for result in decoded] == [data["payment_qr"]]
+    # Built on the phone from the synced account, fee and code (pwa/static/js/vietqr.js), the server's text exactly.
+    assert data["payment_account"] == {"bank_bin": ACCOUNT["bank_bin"], "number": ACCOUNT["number"]}
+    assert phone.locator("#payment-qr").get_attribute("data-built") == "device"
 
     # The citizen pays from a banking app; the bank's statement reaches the office, which imports it.
     context.set_offline(False)

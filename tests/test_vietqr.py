@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from server.payments.obligation import transfer_note
-from server.payments.vietqr import CollectionAccount, crc16, parse, payload, plain_note
+from server.payments.vietqr import CollectionAccount, account_of, crc16, parse, payload, plain_note
 
 # Published in the README of github.com/subiz/vietqr (a Go VietQR generator): 120,000 đ to account 0011001932418 at
 # BIN 970415 (VietinBank), note "ủng hộ lũ lụt", with its CRC C15C. Our generator must give the same text.
@@ -95,3 +95,12 @@ def test_read_back_from_the_drawn_image():
     segno.make(text, error="m").save(buffer, kind="png", scale=6, border=4)
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
     assert [result.text for result in decoded] == [text]
+
+
+def test_the_account_is_read_back_for_the_device():
+    """Synced as the dossier's payment_account, so the app builds the same text (tests/test_vietqr_js.py)."""
+    assert account_of(PUBLISHED) == {"bank_bin": "970415", "number": "0011001932418"}
+    assert account_of(PUBLISHED.replace("C15C", "C15D")) is None  # a wrong CRC
+    assert account_of("garbage") is None
+    other = "0002010102113801X5303704" + "6304"  # no NAPAS account inside
+    assert account_of(other + crc16(other)) is None

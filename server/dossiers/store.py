@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from server.db.sql import Params, is_postgres, param
 from server.vietnamese import normalize_phone
+from server.payments.vietqr import account_of
 from server.models import (
     AdministrativeUnit,
     Attachment,
@@ -207,6 +208,8 @@ async def dossier_record(dossier: Dossier) -> Record:
         "fee_amount_vnd": dossier.fee_amount_vnd,
         "fee_fixed_at": _iso(dossier.fee_fixed_at),
         "payment_qr": dossier.payment_qr or None,
+        # The account that text pays into, so the app builds it on the device (docs/payments.md "VietQR").
+        "payment_account": account_of(dossier.payment_qr) if dossier.payment_qr else None,
         "paid_at": _iso(dossier.paid_at),
         "payment_channel": dossier.payment_channel or None,
         "payment_reference": dossier.payment_reference or None,

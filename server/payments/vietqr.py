@@ -83,12 +83,31 @@ def parse(text: str) -> dict[str, str]:
     for reading a QR back."""
     if len(text) < 8 or text[-8:-4] != "6304" or crc16(text[:-4]) != text[-4:].upper():
         raise ValueError("CRC missing or wrong")
+    return _objects(text)
+
+
+def account_of(text: str) -> dict[str, str] | None:
+    """The receiving account ({"bank_bin", "number"}) a payload pays into, None when it is not one of ours: synced
+    with the dossier as `payment_account`, so the app builds the same text on the device (pwa/static/js/vietqr.js)
+    from the account, the fee and the code (docs/payments.md "VietQR")."""
+    try:
+        consumer = _objects(parse(text).get("38", ""))
+        beneficiary = _objects(consumer.get("01", ""))
+    except ValueError:
+        return None
+    if consumer.get("00") != GUID or "00" not in beneficiary or "01" not in beneficiary:
+        return None
+    return {"bank_bin": beneficiary["00"], "number": beneficiary["01"]}
+
+
+def _objects(value: str) -> dict[str, str]:
+    """The data objects nested in one value (ID, 2-digit length, value), ValueError when malformed."""
     objects: dict[str, str] = {}
     position = 0
-    while position < len(text):
-        tag, length = text[position:position + 2], text[position + 2:position + 4]
-        if not (tag.isdigit() and length.isdigit()) or position + 4 + int(length) > len(text):
+    while position < len(value):
+        tag, length = value[position:position + 2], value[position + 2:position + 4]
+        if not (tag.isdigit() and length.isdigit()) or position + 4 + int(length) > len(value):
             raise ValueError(f"malformed data object at {position}")
-        objects[tag] = text[position + 4:position + 4 + int(length)]
+        objects[tag] = value[position + 4:position + 4 + int(length)]
         position += 4 + int(length)
     return objects

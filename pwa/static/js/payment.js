@@ -1,11 +1,13 @@
 // What the citizen owes and how to pay it (docs/payments.md): the fee the office fixed when it asked for payment,
-// and the VietQR code to scan with any banking app. Both come with the synced dossier (payment_qr is the text the
-// server made for the unit's collection account), so the code is drawn here with qr.js, offline too.
+// and the VietQR code to scan with any banking app. Both come with the synced dossier: the code is built here from
+// the unit's collection account (payment_account), the fee and the dossier code (vietqr.js, the server's builder
+// byte for byte) and drawn with qr.js, offline too; a record without payment_account uses the server's payment_qr.
 import { longDateTime } from "./dates.js";
 import { h } from "./dom.js";
 import { lang, tr } from "./i18n.js";
 import { qrSvg } from "./qr.js";
 import { session } from "./sync.js";
+import { transferNote, vietqrPayload } from "./vietqr.js";
 import { S } from "./workflow.js";
 
 const vnd = (amount) => `${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ".")} đ`;
@@ -19,6 +21,18 @@ export function tlv(text) {
     at += 4 + length;
   }
   return out;
+}
+
+/** The VietQR text of a dossier to pay: built on the device when the record names the account, else the server's. */
+function paymentText(data) {
+  if (data.payment_account && Number.isInteger(data.fee_amount_vnd) && typeof data.code === "string") {
+    try {
+      return { text: vietqrPayload(data.payment_account, data.fee_amount_vnd, transferNote(data.code)), built: "device" };
+    } catch (error) {
+      // an account or amount the builder refuses: the server's text, if any, is still right
+    }
+  }
+  return { text: data.payment_qr || "", built: "server" };
 }
 
 /**
@@ -67,17 +81,18 @@ export function paymentBox(dossier) {
   const box = h("section", { class: "card payment", id: "payment", role: "region", "aria-label": tr("Nộp phí, lệ phí", "Pay the fees") },
     h("h2", {}, tr("Nộp phí, lệ phí", "Pay the fees")),
     h("p", {}, tr("Số tiền: ", "Amount: "), h("strong", { id: "payment-amount" }, vnd(data.fee_amount_vnd))));
-  if (!data.payment_qr) {
+  const { text, built } = paymentText(data);
+  if (!text) {
     box.append(h("p", { class: "note" }, tr("Ông/Bà nộp phí, lệ phí tại bộ phận một cửa khi đến nhận kết quả hoặc theo hướng dẫn của cơ quan.",
       "Pay the fees at the one-stop desk, or as the office tells you.")));
     gatewayButton(box, dossier);
     return box;
   }
-  const fields = tlv(data.payment_qr);
+  const fields = tlv(text);
   const bank = tlv(tlv(fields["38"] || "")["01"] || "");
   const note = tlv(fields["62"] || "")["08"] || "";
   box.append(
-    h("figure", { class: "payment-qr", id: "payment-qr" }, qrSvg(data.payment_qr, { label: tr(`Mã VietQR nộp ${vnd(data.fee_amount_vnd)}`, `VietQR code to pay ${vnd(data.fee_amount_vnd)}`) }),
+    h("figure", { class: "payment-qr", id: "payment-qr", "data-built": built }, qrSvg(text, { label: tr(`Mã VietQR nộp ${vnd(data.fee_amount_vnd)}`, `VietQR code to pay ${vnd(data.fee_amount_vnd)}`) }),
       h("figcaption", {}, tr("Mở ứng dụng ngân hàng, chọn quét mã QR và xác nhận chuyển khoản. Số tiền và nội dung đã có sẵn trong mã.",
         "Open your banking app, scan the QR code and confirm: the amount and the note are in the code."))),
     h("dl", { class: "payment-details" },
