@@ -23,7 +23,7 @@ import { citizenStatusName, S } from "./workflow.js";
 // goes elsewhere ("Nộp hồ sơ" sits at the bottom of a long form; the new status is at the top).
 let justSubmitted = null;
 
-// The fee box (payment.js with qr.js and vietqr.js, ~8.3 KB gzip) and the rating (rating.js) concern a dossier at the payment step or
+// The fee box (payment.js with qr.js and vietqr.js, ~7.2 KB Brotli 11) and the rating (rating.js) concern a dossier at the payment step or
 // returned: they load when such a dossier is shown, not on a first visit (docs/pwa.md, "What a first visit
 // downloads"). warmDossierScreens fetches them as soon as a synced dossier reaches those steps, while online, so
 // the QR code is then drawn offline too (the worker keeps what it fetched).
