@@ -27,7 +27,9 @@ export function tlv(text) {
 function paymentText(data) {
   if (data.payment_account && Number.isInteger(data.fee_amount_vnd) && typeof data.code === "string") {
     try {
-      return { text: vietqrPayload(data.payment_account, data.fee_amount_vnd, transferNote(data.code)), built: "device" };
+      const text = vietqrPayload(data.payment_account, data.fee_amount_vnd, transferNote(data.code));
+      // The text fixed with the fee is the obligation: should the code have changed since, it still wins.
+      if (!data.payment_qr || text === data.payment_qr) return { text, built: "device" };
     } catch (error) {
       // an account or amount the builder refuses: the server's text, if any, is still right
     }
