@@ -107,8 +107,8 @@ TABLE: list[Row] = [
     Row("PATCH", "/api/attachments/{attachment}", "401 400 404 400 404 400 400", {}),
     # Claiming a walk-in dossier (docs/workflow.md "Desk and field intake"): citizens only; an unknown code or
     # another account's claim is not found. This module's server has no SMS gateway, so a citizen's claim by code is
-    # refused before the code is looked at (503 sms_unavailable; the 404 of an unknown code: tests/test_claims.py).
-    Row("POST", "/api/claims", "401 503 503 403 403 403 403", {"code": "KHONG-CO-MA-NAY"},
+    # refused before the code is looked at (409 sms_unavailable; the 404 of an unknown code: tests/test_claims.py).
+    Row("POST", "/api/claims", "401 409 409 403 403 403 403", {"code": "KHONG-CO-MA-NAY"},
         "citizens only; without an SMS gateway: 503"),
     Row("POST", "/api/claims/{uuid}/confirm", "401 404 404 403 403 403 403", {"code": "123456"}),
     # Officers' tools.

@@ -243,7 +243,7 @@ def test_without_an_sms_gateway_a_claim_by_code_is_refused_and_nothing_changes(s
     citizen = new_citizen(server_without_sms)
     for _ in range(7):  # more than the 5 an account may ask an hour: refused requests are not even counted
         refused = start(citizen, code)
-        assert refused.status_code == 503, refused.text
+        assert refused.status_code == 409, refused.text
         error = refused.json()["error"]
         assert error["code"] == "sms_unavailable"
         assert error["message"] == ("Chưa gửi được mã xác nhận vì hệ thống chưa có kênh tin nhắn SMS. Ông/Bà hãy mang "

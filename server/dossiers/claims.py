@@ -54,7 +54,9 @@ def _hash(claim_id: str, code: str) -> str:
 
 
 def _no_sms() -> ApiError:
-    return ApiError(503, "sms_unavailable", "Chưa gửi được mã xác nhận vì hệ thống chưa có kênh tin nhắn SMS. Ông/Bà "
+    # 409, not 503: nothing is down and retrying will not help; the province has no SMS channel, or the dossier's
+    # phone is not a mobile number. The citizen is told what to do instead.
+    return ApiError(409, "sms_unavailable", "Chưa gửi được mã xác nhận vì hệ thống chưa có kênh tin nhắn SMS. Ông/Bà "
                     "hãy mang giấy hẹn đến bộ phận một cửa để được gắn hồ sơ vào tài khoản.",
                     "The code cannot be sent: this system has no SMS channel yet. Bring your receipt to the one-stop "
                     "desk to have the dossier added to your account.")
@@ -70,7 +72,7 @@ def require_sms() -> None:
 async def deliver_code(phone: str, text: str, key: str, province: str = "") -> None:
     """Queue the text on the SMS channel (sent by the worker over SMPP), in the caller's transaction; `key` makes a
     repeated call queue it once; `province` is whose daily cap and cost it counts in. SMS off or a number that is
-    not a mobile: a clear 503, and the caller's transaction is rolled back."""
+    not a mobile: a clear 409, and the caller's transaction is rolled back."""
     try:
         await channels.send_sms(phone, text, key=key, province=province)
     except channels.SmsUnavailable:

@@ -326,9 +326,9 @@ SPEC = {
             "responses": {"201": _object("{claim_id, phone_hint, expires_at}"), "400": _error("Not a dossier code"),
                           "401": _error("Not signed in"), "403": _error("Only citizens claim, or missing CSRF token"),
                           "404": _error("No walk-in dossier nobody owns has this code"),
-                          "409": _error("Already owned, or no phone on the dossier to send the code to"),
-                          "415": _error("Not JSON"), "429": _error("Too many codes asked for"),
-                          "503": _error("No SMS channel to send the code by")}}},
+                          "409": _error("Already owned, no phone on the dossier to send the code to, or no SMS "
+                                        "channel (sms_unavailable)"),
+                          "415": _error("Not JSON"), "429": _error("Too many codes asked for")}}},
         "/api/claims/{id}/confirm": {"post": {
             "summary": "The one-time code: right, the dossier is the citizen's; wrong, one try fewer",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 36}},
