@@ -154,12 +154,13 @@ async def _measure(env: dict[str, str]) -> dict[str, tuple[int, int, list[str]]]
             return answer, counter
 
         for _ in range(2):  # warm: statement caches, procedure versions, the device row
-            answer, _counter = await round_([phone.new_dossier()])
+            answer, warm = await round_([phone.new_dossier()])
             assert answer["results"][0]["status"] == "applied", answer
         answer, counter = await round_([phone.new_dossier()])
         assert answer["results"][0]["status"] == "applied", answer
         assert len(answer["changes"]) == 1
         found["create"] = (counter.round_trips, counter.transactions, counter.calls)
+        found["create_before"] = (warm.round_trips, warm.transactions, warm.calls)
         created = answer["changes"][0]
         phone.seq += 1
         edit = {"mutation_id": str(uuid.uuid4()), "seq": phone.seq, "entity": "dossier", "entity_id": created["id"],
@@ -182,6 +183,13 @@ async def _measure(env: dict[str, str]) -> dict[str, tuple[int, int, list[str]]]
 @pytest.fixture(scope="module")
 def found(bench_env):
     return asyncio.run(_measure(bench_env))
+
+
+def test_rounds_of_the_same_shape_send_the_same_statements(found):
+    """The driver prepares each statement text once and reuses it (asyncpg's statement cache; SQLite's): a text
+    that changed with the data (a value written into it, a list of varying length) would be parsed and planned
+    again on every round."""
+    assert found["create_before"][2] == found["create"][2]
 
 
 def test_round_trips_of_a_sync_round(found):
