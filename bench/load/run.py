@@ -71,7 +71,11 @@ class PrivatePostgres:
 
 
 def stack(*args: str, directory: Path) -> str:
-    env = {**os.environ, "MOTCUA_PYTHON": sys.executable}
+    sys.path.insert(0, str(ROOT))
+    from tests.s3_servers import S3RVER_DIR, ensure_s3rver
+
+    ensure_s3rver()  # s3rver from npm, installed on first use as the storage tests install it
+    env = {**os.environ, "MOTCUA_PYTHON": sys.executable, "MOTCUA_S3RVER_DIR": str(S3RVER_DIR)}
     return sh("bash", str(ROOT / "infra" / "stack"), *args, "--dir", str(directory), env=env, timeout=600).stdout
 
 
@@ -93,19 +97,42 @@ def small_jpeg() -> bytes:
     return out.getvalue()
 
 
+RETRYABLE = frozenset({429, 502, 503, 504})  # the app waits and sends the same request again
+RETRIES = 8  # 1 + 2 + 4 + 8 + 16 + 30 + 30 s of waiting at most: longer than any fault of the run
+WAIT_CAP_S = 30.0
+
+
+def wait_before_retry(response: httpx.Response | None, attempt: int) -> float:
+    """What the app waits: the server's Retry-After when it says one, else a growing back-off (docs/sync.md)."""
+    stated = response.headers.get("Retry-After", "") if response is not None else ""
+    if stated.isascii() and stated.isdigit():
+        return min(WAIT_CAP_S, float(stated))
+    return min(WAIT_CAP_S, 2.0 ** attempt) * random.uniform(0.8, 1.2)
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {})
     statuses: Counter = field(default_factory=Counter)
     requests: int = 0
     errors: int = 0  # 5xx and connection failures (a 4xx the phone expects is not an error)
+    # Every request: kind, when it started (seconds since `origin`), how long it took (ms), its status.
+    samples: list[tuple[str, float, float, int | None]] = field(default_factory=list)
+    origin: float = field(default_factory=time.monotonic)
+    refusals_without_retry_after: int = 0  # a 429 or 503 that did not say when to come back
+    actions: Counter = field(default_factory=Counter)  # "kind ok" / "kind failed": after the phone's retries
 
-    def record(self, kind: str, started: float, status: int | None) -> None:
+    def record(self, kind: str, started: float, response: httpx.Response | None) -> None:
+        status = response.status_code if response is not None else None
+        elapsed_ms = (time.perf_counter() - started) * 1000
         self.requests += 1
-        self.latencies.setdefault(kind, []).append((time.perf_counter() - started) * 1000)
+        self.latencies.setdefault(kind, []).append(elapsed_ms)
+        self.samples.append((kind, time.monotonic() - elapsed_ms / 1000 - self.origin, elapsed_ms, status))
         self.statuses[f"{kind} {status or 'no answer'}"] += 1
         if status is None or status >= 500:
             self.errors += 1
+        if status in (429, 503) and "Retry-After" not in response.headers:  # type: ignore[union-attr]
+            self.refusals_without_retry_after += 1
 
 
 @dataclass
@@ -123,13 +150,23 @@ class Phone:
     made: int = 0
 
     async def request(self, kind: str, method: str, url: str, **kwargs) -> httpx.Response | None:
-        started = time.perf_counter()
-        try:
-            response = await self.client.request(method, url, **kwargs)
-        except httpx.HTTPError:
-            self.stats.record(kind, started, None)
-            return None
-        self.stats.record(kind, started, response.status_code)
+        """One request as the app makes it: sent again, unchanged, after a refusal that says to come back
+        (429, 503, a proxy's 502/504) or no answer, up to RETRIES times. Each attempt is a sample; the action
+        counts as failed only when every attempt did."""
+        response: httpx.Response | None = None
+        for attempt in range(RETRIES):
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, **kwargs)
+            except httpx.HTTPError:
+                response = None
+            self.stats.record(kind, started, response)
+            if response is not None and response.status_code not in RETRYABLE:
+                break
+            if attempt < RETRIES - 1:
+                await asyncio.sleep(wait_before_retry(response, attempt))
+        failed = response is None or response.status_code in RETRYABLE or response.status_code >= 500
+        self.stats.actions[f"{kind} {'failed' if failed else 'ok'}"] += 1
         return response
 
     def mutation(self, **fields: Any) -> dict:
@@ -197,14 +234,8 @@ class Phone:
         target = response.json()["upload"]
         if target.get("kind") != "put":
             return
-        started = time.perf_counter()
-        try:
-            put = await self.client.put(target["url"], content=body, headers=target.get("headers") or {})
-            self.stats.record("s3 put", started, put.status_code)
-            if put.status_code >= 300:
-                return
-        except httpx.HTTPError:
-            self.stats.record("s3 put", started, None)
+        put = await self.request("s3 put", "PUT", target["url"], content=body, headers=target.get("headers") or {})
+        if put is None or put.status_code >= 300:
             return
         done = await self.request("finalize", "POST", f"/api/attachments/{page_id}/finalize", json={},
                                   headers={"X-CSRF-Token": self.csrf})
@@ -252,14 +283,30 @@ async def faults(directory: Path, pg: PrivatePostgres, seconds: float, log: list
 
     async def at(share: float, what: str, action) -> None:
         await asyncio.sleep(max(0.0, started + share * seconds - time.monotonic()))
-        log.append({"at_s": round(time.monotonic() - started, 1), "fault": what})
+        entry = {"at_s": round(time.monotonic() - started, 1), "fault": what}
+        log.append(entry)
         await asyncio.to_thread(action)
+        entry["done_s"] = round(time.monotonic() - started, 1)
 
     await at(0.20, "app instance 1 killed (SIGKILL)", lambda: stack("kill-instance", "1", directory=directory))
     await at(0.20 + 30 / seconds, "app instance 1 restarted", lambda: stack("start-instance", "1", directory=directory))
     await at(0.45, "S3 server stopped", lambda: stack("stop-s3", directory=directory))
     await at(0.45 + 60 / seconds, "S3 server started", lambda: stack("start-s3", directory=directory))
     await at(0.70, "PostgreSQL restarted (fast shutdown)", lambda: pg.ctl("restart", "-m", "fast"))
+
+
+def fault_windows(log: list[dict], settle_s: float = 10.0) -> list[tuple[float, float]]:
+    """From each fault to its recovery (the PostgreSQL restart: to the end of the restart) and 10 s more."""
+    windows, opened = [], None
+    for entry in log:
+        if entry["fault"].endswith(("killed (SIGKILL)", "stopped")):
+            opened = entry["at_s"]
+        elif entry["fault"].endswith(("restarted", "started")) and opened is not None:
+            windows.append((opened, entry["at_s"] + settle_s))
+            opened = None
+        elif entry["fault"].startswith("PostgreSQL restarted"):
+            windows.append((entry["at_s"], entry.get("done_s", entry["at_s"]) + settle_s))
+    return windows
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -327,7 +374,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             env[key] = value.strip("'")
         sh(sys.executable, "-m", "server.cli", "catalog", "import", str(CATALOG), env=env, cwd=directory)
         url = "http://127.0.0.1:" + (directory / "proxy.port").read_text().strip()
-        stats = Stats()
         registering = asyncio.Semaphore(8)
         # Phones spread over communes: 20 phones behind each carrier address.
         addresses = [f"100.{64 + n // 250}.{n % 250}.1" for n in range(max(1, args.devices // 20))]
@@ -338,17 +384,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
         started = time.monotonic()
         phones = await asyncio.gather(*(one(n) for n in range(args.devices)))
-        for phone in phones:
-            phone.stats = stats
         print(f"{len(phones)} phones registered in {time.monotonic() - started:.0f} s", flush=True)
         seconds = args.minutes * 60
         fault_log: list[dict] = []
-        started = time.monotonic()
+        stats = Stats()
+        for phone in phones:
+            phone.stats = stats
+        started = stats.origin = time.monotonic()
         stop_at = started + seconds
         await asyncio.gather(faults(directory, pg, seconds, fault_log),
                              *(live(phone, stop_at, args.think) for phone in phones))
         elapsed = time.monotonic() - started
-        during = Stats(latencies=stats.latencies, statuses=stats.statuses, requests=stats.requests, errors=stats.errors)
+        during = stats
+        for phone in phones:  # what the drain sends is not part of the run's figures
+            phone.stats = Stats()
         # Afterwards every phone sends what is still unanswered, as a phone does when it is back online.
         for _ in range(10):
             waiting = [p for p in phones if p.pending]
@@ -358,11 +407,25 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         unsent = sum(len(p.pending) for p in phones)
         check = await verify(phones, pg.url, url)
         all_latencies = [value for values in during.latencies.values() for value in values]
+        windows = fault_windows(fault_log)
+        calm = [ms for _, at, ms, _ in during.samples
+                if not any(at < end and at + ms / 1000 > start for start, end in windows)]
+        actions = sum(during.actions.values())
+        failed_actions = sum(n for key, n in during.actions.items() if key.endswith(" failed"))
         result = {
             "devices": args.devices, "minutes": args.minutes, "think_s": args.think,
             "throughput_rps": round(during.requests / elapsed, 1),
             "p50_ms": round(statistics.median(all_latencies), 1), "p99_ms": round(percentile(all_latencies, 0.99), 1),
             "error_rate": round(during.errors / max(1, during.requests), 4),
+            # After the phones' retries (Retry-After honoured, as the app does): actions that never succeeded.
+            "error_rate_after_retries": round(failed_actions / max(1, actions), 5),
+            "actions": actions, "actions_failed": failed_actions,
+            "server_errors_500": sum(n for key, n in during.statuses.items() if key.endswith(" 500")),
+            "refusals_without_retry_after": during.refusals_without_retry_after,
+            # Requests that neither started nor ended inside a fault window (the fault, its recovery and 10 s).
+            "p99_ms_outside_faults": round(percentile(calm, 0.99), 1) if calm else None,
+            "p50_ms_outside_faults": round(statistics.median(calm), 1) if calm else None,
+            "fault_windows_s": [[round(start, 1), round(end, 1)] for start, end in windows],
             "lost": check["lost_dossiers"] + check["lost_pages"] + check["pages_missing_in_bucket"],
             "duplicated": check["duplicated_dossiers"],
             "requests": during.requests,
@@ -395,4 +458,6 @@ if __name__ == "__main__":
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(outcome, ensure_ascii=False, indent=2) + "\n")
     print(json.dumps({k: outcome[k] for k in ("devices", "minutes", "throughput_rps", "p50_ms", "p99_ms",
-                                              "error_rate", "lost", "duplicated")}, indent=2))
+                                              "p99_ms_outside_faults", "error_rate", "error_rate_after_retries",
+                                              "server_errors_500", "refusals_without_retry_after", "lost",
+                                              "duplicated")}, indent=2))

@@ -124,6 +124,80 @@ def drop(instance: Instance, pg_admin_url: str) -> None:
         asyncio.run(pg_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{instance.pg_name}" WITH (FORCE)'))
 
 
+# -- where the machine's CPU goes ------------------------------------------------------------------------------
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, …; utime, stime at 11, 12
+
+
+def _cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None:
+            total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def _server_pids(root: int) -> list[int]:
+    """The server process and its descendants (uvicorn's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents[int(entry.name)] = int(fields[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
+def _postgres_pids(database: str) -> list[int]:
+    """PostgreSQL's backends serving the benchmark's database, and its own processes that serve every database
+    (WAL writer, checkpointer, background writer…): not the backends of other databases on the same server."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if not line.startswith("postgres"):
+            continue
+        is_backend = "(" in line or "[local]" in line  # "postgres: user db 127.0.0.1(port) idle"
+        if not is_backend or f" {database} " in line:
+            pids.append(int(entry.name))
+    return pids
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by the server's processes, PostgreSQL's (when it serves the run) and the phones (this
+    process), between start() and stop(): what one document costs the whole machine."""
+    server_pid: int
+    database: str | None
+    started: dict[str, float] = field(default_factory=dict)
+
+    def read(self) -> dict[str, float]:
+        figures = {"server": _cpu_of(_server_pids(self.server_pid)), "phones": sum(os.times()[:2])}
+        if self.database:
+            figures["postgres"] = _cpu_of(_postgres_pids(self.database))
+        return figures
+
+    def start(self) -> None:
+        self.started = self.read()
+
+    def stop(self) -> dict[str, float]:
+        return {name: value - self.started[name] for name, value in self.read().items()}
+
+
 # -- a simulated phone ------------------------------------------------------------------------------------
 def phone_body(payload: dict) -> tuple[bytes, dict[str, str]]:
     """JSON, gzip-compressed as CompressionStream would when that makes it smaller."""
@@ -242,9 +316,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-async def closed_loop(phones: list[Phone], seconds: float, make) -> dict[str, float]:
+async def closed_loop(phones: list[Phone], seconds: float, make, meter: CpuMeter | None = None) -> dict[str, Any]:
     """Every phone syncs again as soon as its previous round answered, for `seconds`."""
     latencies: list[float] = []
+    if meter is not None:
+        meter.start()
     applied = 0
     stop_at = time.monotonic() + seconds
 
@@ -260,13 +336,23 @@ async def closed_loop(phones: list[Phone], seconds: float, make) -> dict[str, fl
     started = time.monotonic()
     await asyncio.gather(*(run(phone) for phone in phones))
     elapsed = time.monotonic() - started
-    return {"rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
-            "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 0.99), 1)}
+    figures: dict[str, Any] = {
+        "rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
+        "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 0.99), 1)}
+    if meter is not None:
+        spent = meter.stop()
+        # CPU milliseconds per round, by part, and the rate the machine's cores would allow if every part ran
+        # flat out and nothing else did: cores ÷ the CPU one round costs them all together.
+        per_round = {name: round(1000 * value / max(1, len(latencies)), 2) for name, value in spent.items()}
+        figures["cpu_ms_per_round"] = per_round
+        figures["cpu_busy_share"] = round(sum(spent.values()) / elapsed / (os.cpu_count() or 1), 2)
+        figures["cpu_bound_rounds_per_s"] = round(1000 * (os.cpu_count() or 1) / max(0.001, sum(per_round.values())), 1)
+    return figures
 
 
 async def load(url: str, devices: int, seconds: float, creates_only: bool = False,
-               sampler: list[str] | None = None) -> dict[str, Any]:
+               sampler: list[str] | None = None, meter: CpuMeter | None = None) -> dict[str, Any]:
     registering = asyncio.Semaphore(8)
 
     async def one() -> Phone:
@@ -277,7 +363,7 @@ async def load(url: str, devices: int, seconds: float, creates_only: bool = Fals
     sampling = subprocess.Popen(sampler) if sampler else None
     try:
         # Phase 1: every round files one new dossier of 20 fields (and pulls it back).
-        creating = await closed_loop(phones, seconds, lambda phone: [phone.new_dossier()])
+        creating = await closed_loop(phones, seconds, lambda phone: [phone.new_dossier()], meter)
         if sampling is not None:
             await asyncio.to_thread(sampling.wait, 60)
         if creates_only:
@@ -289,7 +375,7 @@ async def load(url: str, devices: int, seconds: float, creates_only: bool = Fals
             chosen = rng.sample(sorted(phone.replica), min(3, len(phone.replica)))
             return [phone.edit(d, rng.choice(TEXT_FIELDS), f"sửa {phone.seq} {rng.random():.6f}") for d in chosen]
 
-        editing = await closed_loop(phones, seconds, edits)
+        editing = await closed_loop(phones, seconds, edits, meter)
     finally:
         await asyncio.gather(*(phone.client.aclose() for phone in phones))
     return {"devices": devices, "new_dossiers": creating, "edits": editing}
@@ -342,7 +428,9 @@ def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None,
                 sampler = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
                            str(instance.process.pid), "--format", "raw", "--rate", "100", "--nonblocking",
                            "--duration", str(int(args.seconds)), "--output", str(profile_to)]
-            figures = asyncio.run(load(instance.url, args.devices, args.seconds, creates_only, sampler))
+            assert instance.process is not None
+            meter = CpuMeter(instance.process.pid, instance.pg_name)
+            figures = asyncio.run(load(instance.url, args.devices, args.seconds, creates_only, sampler, meter))
             if not creates_only:
                 figures["wire"] = asyncio.run(wire(instance.url))
         finally:
