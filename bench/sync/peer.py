@@ -31,6 +31,8 @@ from bench.sync.run import (  # noqa: E402
     PROCEDURE,
     UNIT,
     Phone,
+    _cpu_of,
+    _postgres_pids,
     closed_loop,
     drop,
     free_port,
@@ -189,10 +191,13 @@ def template() -> dict[str, Any]:
 
 # -- one measured window ---------------------------------------------------------------------------------------
 def figures(kind: str, docs: int, seconds: float, cpu: float, traffic: dict[str, int], extra: dict,
-            client_cpu: float, proxy_cpu: float) -> dict:
+            client_cpu: float, proxy_cpu: float, database_cpu: float = 0.0) -> dict:
     docs_or_one = max(docs, 1)
     return {"server": kind, "docs": docs, "seconds": round(seconds, 2), "docs_per_s": round(docs / seconds, 1),
             "server_cpu_s": round(cpu, 2), "cpu_ms_per_doc": round(cpu * 1000 / docs_or_one, 3),
+            # The server with its database: PostgreSQL's processes for motcua on PostgreSQL (SQLite and LevelDB
+            # run inside the server's own process, so there it equals cpu_ms_per_doc).
+            "cpu_with_database_ms_per_doc": round((cpu + database_cpu) * 1000 / docs_or_one, 3),
             "client_cpu_ms_per_doc": round(client_cpu * 1000 / docs_or_one, 3),
             "proxy_cpu_ms_per_doc": round(proxy_cpu * 1000 / docs_or_one, 3),
             "bytes_per_doc": round((traffic["up"] + traffic["down"]) / docs_or_one, 1),
@@ -201,17 +206,22 @@ def figures(kind: str, docs: int, seconds: float, cpu: float, traffic: dict[str,
             "requests_per_doc": round(traffic["requests"] / docs_or_one, 2), **extra}
 
 
-async def measure_motcua(phones: list[Phone], pid: int, proxy: Proxy, index: int, seconds: float) -> dict:
+async def measure_motcua(phones: list[Phone], pid: int, proxy: Proxy, index: int, seconds: float,
+                         database: str | None = None) -> dict:
     await proxy.reset()
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+
+    def database_cpu() -> float:
+        return _cpu_of(_postgres_pids(database)) if database else 0.0
+
+    cpu0, t0, db0 = cpu_seconds(pid), time.monotonic(), database_cpu()
     client0, proxy0 = time.process_time(), cpu_seconds(proxy.process.pid)
     loop = await closed_loop(phones, seconds, lambda phone: [phone.new_dossier()])
-    cpu1, t1 = cpu_seconds(pid), time.monotonic()
+    cpu1, t1, db1 = cpu_seconds(pid), time.monotonic(), database_cpu()
     client1, proxy1 = time.process_time(), cpu_seconds(proxy.process.pid)
     traffic = (await proxy.command("read"))[index]
     return figures("motcua", loop["mutations"], t1 - t0, cpu1 - cpu0, traffic,
                    {"p50_ms": loop["p50_ms"], "p99_ms": loop["p99_ms"], "rounds": loop["rounds"]},
-                   client1 - client0, proxy1 - proxy0)
+                   client1 - client0, proxy1 - proxy0, db1 - db0)
 
 
 async def measure_pouchdb(url: str, pid: int, proxy: Proxy, index: int, devices: int, seconds: float) -> dict:
@@ -236,7 +246,8 @@ async def measure_pouchdb(url: str, pid: int, proxy: Proxy, index: int, devices:
                    client1 - client0, proxy1 - proxy0)
 
 
-async def compare(motcua_url: str, motcua_pid: int, pouch_port: int, pouch_pid: int, args) -> dict[str, Any]:
+async def compare(motcua_url: str, motcua_pid: int, pouch_port: int, pouch_pid: int, args,
+                  database: str | None = None) -> dict[str, Any]:
     proxy = Proxy([int(motcua_url.rsplit(":", 1)[1]), pouch_port])
     await proxy.start()
     registering = asyncio.Semaphore(8)
@@ -249,13 +260,13 @@ async def compare(motcua_url: str, motcua_pid: int, pouch_port: int, pouch_pid: 
     runs: list[dict] = []
     try:
         if args.warmup > 0:  # not recorded: caches, JIT and connection pools warm on both sides
-            await measure_motcua(phones, motcua_pid, proxy, 0, args.warmup)
+            await measure_motcua(phones, motcua_pid, proxy, 0, args.warmup, database)
             await measure_pouchdb(f"http://127.0.0.1:{proxy.ports[1]}/dossiers", pouch_pid, proxy, 1,
                                   args.devices, args.warmup)
         for repeat in range(args.repeats):
             for kind in ("motcua", "pouchdb-server"):
                 if kind == "motcua":
-                    run = await measure_motcua(phones, motcua_pid, proxy, 0, args.seconds)
+                    run = await measure_motcua(phones, motcua_pid, proxy, 0, args.seconds, database)
                 else:
                     run = await measure_pouchdb(f"http://127.0.0.1:{proxy.ports[1]}/dossiers", pouch_pid, proxy, 1,
                                                 args.devices, args.seconds)
@@ -269,13 +280,13 @@ async def compare(motcua_url: str, motcua_pid: int, pouch_port: int, pouch_pid: 
 
 
 def summarise(runs: list[dict]) -> dict[str, Any]:
-    keys = ("docs_per_s", "cpu_ms_per_doc", "client_cpu_ms_per_doc", "proxy_cpu_ms_per_doc", "bytes_per_doc", "bytes_up_per_doc", "bytes_down_per_doc",
+    keys = ("docs_per_s", "cpu_ms_per_doc", "cpu_with_database_ms_per_doc", "client_cpu_ms_per_doc", "proxy_cpu_ms_per_doc", "bytes_per_doc", "bytes_up_per_doc", "bytes_down_per_doc",
             "requests_per_doc", "p50_ms", "p99_ms")
     medians = {kind: {k: round(statistics.median(r[k] for r in runs if r["server"] == kind), 3) for k in keys}
                for kind in ("motcua", "pouchdb-server")}
     # Ratios per repeat (each pair measured back to back), and their median.
     pairs = list(zip([r for r in runs if r["server"] == "motcua"], [r for r in runs if r["server"] != "motcua"]))
-    ratio_keys = ("docs_per_s", "cpu_ms_per_doc", "bytes_per_doc")
+    ratio_keys = ("docs_per_s", "cpu_ms_per_doc", "cpu_with_database_ms_per_doc", "bytes_per_doc")
     per_repeat = [{k: round(m[k] / p[k], 3) for k in ratio_keys} for m, p in pairs]
     ratios = {k: round(statistics.median(r[k] for r in per_repeat), 3) for k in ratio_keys}
     targets = {"docs_per_s": ratios["docs_per_s"] >= 3, "cpu_ms_per_doc": ratios["cpu_ms_per_doc"] <= 0.5,
@@ -290,7 +301,7 @@ def run_database(kind: str, args, workdir: Path) -> dict[str, Any]:
     try:
         serve(instance)
         pouch, pouch_port = start_pouchdb(workdir / f"pouchdb-{kind}")
-        return asyncio.run(compare(instance.url, instance.process.pid, pouch_port, pouch.pid, args))
+        return asyncio.run(compare(instance.url, instance.process.pid, pouch_port, pouch.pid, args, instance.pg_name))
     finally:
         if pouch is not None:
             pouch.terminate()
