@@ -9,8 +9,9 @@
   one (pay a dossier with it, or dismiss it with a reason). The last three: the one-stop desk and the leader of that
   unit only.
 - POST /api/dossiers/{id}/payment/gateway: the owner starts paying at the gateway: {url} to send the browser to.
-- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; the only way a gateway
-  payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY, sent on to the app.
+- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; with the status query,
+  the only way a gateway payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY,
+  sent on to the app (an order still pending is queried at VNPAY first, when its merchant API is configured).
 """
 
 from __future__ import annotations
@@ -186,11 +187,12 @@ async def post_gateway_order(request: Request, user: User) -> JSONResponse:
         raise ApiError(409, "nothing_to_pay", "Hồ sơ này không có khoản phí nào đang chờ nộp.",
                        "This dossier has no fee waiting to be paid.")
     gateway = _gateway(request)
-    _, order = await online.start_order(dossier, gateway.name)
+    row, order = await online.start_order(dossier, gateway.name)
     base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")  # the address citizens use
     return_url = base + "/api/payments/vnpay/return"
     client = request.client.host if request.client else ""
-    return JSONResponse({"url": gateway.pay_url(order, return_url, client, datetime.now(timezone.utc)),
+    # Dated when the order was stored: a status query finds the order at the gateway by this date (querydr).
+    return JSONResponse({"url": gateway.pay_url(order, return_url, client, row.created_at),
                          "txn_ref": order.txn_ref}, status_code=201)
 
 
@@ -211,14 +213,20 @@ async def vnpay_ipn(request: Request, user: User | None) -> JSONResponse:
 
 @requires("payment.notify")
 async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
-    """Back to the dossier in the app. Nothing is recorded here: only the notification pays (a return can be
-    forged or replayed by a browser, and may come before the notification)."""
+    """Back to the dossier in the app. Nothing the return says is recorded: only the notification, or the gateway's
+    answer to a status query, pays (a return can be forged or replayed by a browser, and may come before the
+    notification)."""
     notification = _gateway(request).verify(_params(request))
     if notification is None:
         raise ApiError(400, "invalid_signature", "Đường dẫn trả về từ cổng thanh toán không hợp lệ. Ông/Bà mở lại "
                        "hồ sơ trong ứng dụng để xem tình trạng nộp phí.",
                        "The link back from the payment gateway is not valid: open the dossier in the app.")
+    gateway = _gateway(request)
     order = await PaymentOrder.get_or_none(txn_ref=notification.txn_ref[:40])
+    if order is not None and order.status == "pending" and gateway.settings.api_url:
+        # The citizen is back and no notification came yet (or it was lost): ask the gateway itself, whose signed
+        # answer counts as the notification would (server/payments/online.py). What the return says is not asked.
+        await online.query_order(gateway, order, datetime.now(timezone.utc))
     return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
 
 
