@@ -368,13 +368,14 @@ def cmd_payments_query_pending(settings: Settings, args: argparse.Namespace) -> 
     from server.payments.online import QueryReport, query_pending
     from server.payments.vnpay import Vnpay
 
-    if settings.vnpay is None or not settings.vnpay.api_url:
+    vnpay = settings.vnpay
+    if vnpay is None or not vnpay.api_url:
         raise CommandError("no gateway to ask: set VNPAY_URL, VNPAY_TMN_CODE, VNPAY_HASH_SECRET and VNPAY_API_URL")
     if not 0 <= args.older_than <= 60 * 24 * 365:
         raise CommandError("--older-than: a number of minutes from 0 to a year")
 
     async def go() -> QueryReport:
-        return await query_pending(Vnpay(settings.vnpay), timedelta(minutes=args.older_than))
+        return await query_pending(Vnpay(vnpay), timedelta(minutes=args.older_than))
 
     report = run(go, settings)
     print(f"motcua: asked about {report.asked} pending order(s): {report.confirmed} confirmed paid, {report.pending} "
