@@ -52,7 +52,8 @@ class Gateway(Protocol):
         the gateway's."""
         ...
 
-    async def query(self, order: Queried, now: datetime) -> Notification | None:
+    async def query(self, order: Queried, now: datetime, timeout: float = ...) -> Notification | None:
         """What the gateway says of `order` now, asked server to server (`success` only when it was paid), or None
-        when it cannot be asked, did not answer, or its answer's signature is not the gateway's."""
+        when it cannot be asked, did not answer within `timeout` seconds, or its answer's signature is not the
+        gateway's."""
         ...

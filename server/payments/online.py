@@ -82,11 +82,12 @@ class QueryReport:
     refused: int = 0  # paid, but not the order's amount, or already confirmed meanwhile
 
 
-async def query_order(gateway: Gateway, order: PaymentOrder, now: datetime) -> str:
+async def query_order(gateway: Gateway, order: PaymentOrder, now: datetime, timeout: float = 15.0) -> str:
     """Ask the gateway about a pending `order`: "confirmed", "pending", "unanswered" or "refused"."""
     dossier = await Dossier.get_or_none(id=order.dossier_id)
     code = dossier.code if dossier and dossier.code else ""
-    notification = await gateway.query(Queried(order.txn_ref, order.created_at, f"Nop phi ho so {code}".strip()), now)
+    notification = await gateway.query(Queried(order.txn_ref, order.created_at, f"Nop phi ho so {code}".strip()), now,
+                                       timeout)
     if notification is None:
         return "unanswered"
     if not notification.success:

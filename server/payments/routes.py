@@ -226,7 +226,7 @@ async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
     if order is not None and order.status == "pending" and gateway.settings.api_url:
         # The citizen is back and no notification came yet (or it was lost): ask the gateway itself, whose signed
         # answer counts as the notification would (server/payments/online.py). What the return says is not asked.
-        await online.query_order(gateway, order, datetime.now(timezone.utc))
+        await online.query_order(gateway, order, datetime.now(timezone.utc), timeout=5.0)  # a browser is waiting
     return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
 
 

@@ -118,11 +118,11 @@ class Vnpay:
         return Notification(txn_ref, _amount(answer.get("vnp_Amount", "")), success,
                             answer.get("vnp_TransactionNo", "")[:64])
 
-    async def query(self, order: Queried, now: datetime) -> Notification | None:
+    async def query(self, order: Queried, now: datetime, timeout: float = QUERY_TIMEOUT) -> Notification | None:
         if not self.settings.api_url:
             return None
         try:
-            async with httpx.AsyncClient(timeout=QUERY_TIMEOUT) as client:
+            async with httpx.AsyncClient(timeout=timeout) as client:
                 response = await client.post(self.settings.api_url, json=self.query_request(order, now))
             answer = response.json() if len(response.content) <= 64 * 1024 else None
         except (httpx.HTTPError, ValueError) as error:
