@@ -117,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     pimp.add_argument("--by", help="phone of the officer recorded as importing (default: the unit's first leader)")
     pimp.add_argument("file", type=Path)
     pimp.set_defaults(handler=cmd_payments_import)
+    pquery = payments.add_parser("query-pending", help="ask the gateway (VNPAY querydr) about orders still pending "
+                                 "whose notification never came, and record those it says were paid")
+    pquery.add_argument("--older-than", type=int, default=5, metavar="MINUTES",
+                        help="only orders started at least this long ago (default 5: time for the notification)")
+    pquery.set_defaults(handler=cmd_payments_query_pending)
 
     storage = commands.add_parser("storage", help="the attachment store").add_subparsers(metavar="ACTION")
     storage.add_parser("init", help="create the bucket and set its CORS rules for direct uploads").set_defaults(
@@ -354,6 +359,27 @@ def cmd_payments_import(settings: Settings, args: argparse.Namespace) -> int:
     report = run(go, settings)
     counts = ", ".join(f"{count} {name}" for name, count in report.as_json()["outcomes"].items())
     print(f"motcua: {args.file}: {report.lines} credit line(s), {report.already_imported} already imported; {counts}")
+    return 0
+
+
+def cmd_payments_query_pending(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from server.payments.online import QueryReport, query_pending
+    from server.payments.vnpay import Vnpay
+
+    vnpay = settings.vnpay
+    if vnpay is None or not vnpay.api_url:
+        raise CommandError("no gateway to ask: set VNPAY_URL, VNPAY_TMN_CODE, VNPAY_HASH_SECRET and VNPAY_API_URL")
+    if not 0 <= args.older_than <= 60 * 24 * 365:
+        raise CommandError("--older-than: a number of minutes from 0 to a year")
+
+    async def go() -> QueryReport:
+        return await query_pending(Vnpay(vnpay), timedelta(minutes=args.older_than))
+
+    report = run(go, settings)
+    print(f"motcua: asked about {report.asked} pending order(s): {report.confirmed} confirmed paid, {report.pending} "
+          f"not paid, {report.unanswered} unanswered, {report.refused} refused")
     return 0
 
 

@@ -56,6 +56,9 @@ class VnpaySettings:
     url: str  # VNPAY_URL, e.g. https://sandbox.vnpayment.vn/paymentv2/vpcpay.html
     tmn_code: str  # VNPAY_TMN_CODE
     hash_secret: str  # VNPAY_HASH_SECRET: the HMAC-SHA512 key of vnp_SecureHash
+    # VNPAY_API_URL: the merchant API for querydr (order status, for orders whose notification never came), e.g.
+    # https://sandbox.vnpayment.vn/merchant_webapi/api/transaction; "" = orders are known only by notification.
+    api_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,12 @@ def _vnpay(env: dict[str, str]) -> VnpaySettings | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError("VNPAY_URL: must be the gateway's absolute payment URL, e.g. "
                           "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html")
-    return VnpaySettings(url=values[0], tmn_code=values[1], hash_secret=values[2])
+    api_url = env.get("VNPAY_API_URL", "").strip()
+    api = urlsplit(api_url)
+    if api_url and (api.scheme not in ("http", "https") or not api.hostname):
+        raise ConfigError("VNPAY_API_URL: must be the gateway's absolute merchant API URL, e.g. "
+                          "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction")
+    return VnpaySettings(url=values[0], tmn_code=values[1], hash_secret=values[2], api_url=api_url)
 
 
 CHANNELS = ("push", "zalo", "sms")

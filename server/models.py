@@ -584,7 +584,8 @@ class StatementLine(Model):
 
     `key` identifies the line across imports (the bank's reference, else a digest of its content), so importing
     the same statement twice changes nothing. `outcome`: paid (matched and recorded), partial, overpaid,
-    duplicate, unmatched, refused (the step no longer applied); every outcome but paid waits for an officer."""
+    duplicate, unmatched, refused (the step no longer applied); every outcome but paid waits for an officer, until
+    they resolve it (`resolution`, `resolved_by`, `resolved_at`, `resolution_reason`)."""
 
     id = fields.IntField(primary_key=True)
     unit: fields.ForeignKeyRelation[AdministrativeUnit] = fields.ForeignKeyField("motcua.AdministrativeUnit", related_name="statement_lines")
@@ -600,6 +601,13 @@ class StatementLine(Model):
     imported_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, related_name="statement_lines")
     imported_by_id: int | None
     imported_at = fields.DatetimeField(auto_now_add=True)
+    # An officer's settlement of a listed line (server/payments/resolve.py): "" while it waits, "paid" (recorded as
+    # the payment of `dossier`, through the one write path) or "dismissed" (with the reason: refunded, not a fee…).
+    resolution = fields.CharField(max_length=16, default="", db_default="")
+    resolved_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField("motcua.User", null=True, on_delete=fields.SET_NULL, related_name="resolved_statement_lines")
+    resolved_by_id: int | None
+    resolved_at = fields.DatetimeField(null=True)
+    resolution_reason = fields.CharField(max_length=500, default="", db_default="")
 
     class Meta:
         table = "statement_lines"

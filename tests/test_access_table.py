@@ -129,6 +129,10 @@ TABLE: list[Row] = [
     Row("GET", f"/api/units/{VINH_YEN}/payments", "401 403 403 200 403 200 403"),
     Row("GET", f"/api/units/{VIET_TRI}/payments", "401 403 403 403 200 403 403",
         note="the other commune's desk reads its own"),
+    Row("POST", f"/api/units/{VINH_YEN}/payments/999999/resolve", "401 403 403 404 403 404 403",
+        {"action": "dismiss", "reason": "không phải phí"}, note="the desk and leader of the unit; no such line (404)"),
+    Row("POST", f"/api/units/{VIET_TRI}/payments/999999/resolve", "401 403 403 403 404 403 403",
+        {"action": "dismiss", "reason": "không phải phí"}, note="the other commune's desk resolves its own"),
     Row("POST", "/api/dossiers/{dossier}/payment/gateway", "401 409 404 403 403 403 403",
         note="the owner only; this dossier owes nothing yet (409)"),
     Row("GET", "/api/payments/vnpay/ipn", "409 409 409 409 409 409 409", note="no gateway configured here"),
@@ -237,6 +241,6 @@ def test_every_api_route_is_in_the_table(tmp_path):
 
 def _template(path: str) -> str:
     return (path.split("?")[0].replace("{dossier}", "{id}").replace("TEST.0001", "{code}").replace("{attachment}", "{id}")
-            .replace("/999999", "/{id}").replace(f"/units/{VINH_YEN}", "/units/{code}")
+            .replace("/payments/999999/", "/payments/{line_id}/").replace("/999999", "/{id}").replace(f"/units/{VINH_YEN}", "/units/{code}")
             .replace(f"/units/{VIET_TRI}", "/units/{code}").replace("/claims/{uuid}", "/claims/{id}"))
 

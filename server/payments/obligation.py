@@ -7,8 +7,10 @@ procedure version the dossier was filed with; the officer may state another (an 
 compute). It is fixed on the dossier with the VietQR text for the handling unit's collection account, so a later
 change of the rules or of the account does not alter what the citizen was asked to pay.
 
-A payment is recorded only with its evidence: an officer's cash payment at the desk, or a bank statement line
-matched to this dossier (server/payments/reconcile.py). Nothing else marks a dossier paid.
+A payment is recorded only with its evidence: an officer's cash payment at the desk, a bank statement line matched
+to this dossier (server/payments/reconcile.py) or resolved to it by an officer (server/payments/resolve.py), or a
+gateway order its verified notification or status query confirmed (server/payments/online.py). Nothing else marks a
+dossier paid.
 """
 
 from __future__ import annotations
@@ -96,10 +98,17 @@ async def record_payment(record: Record, args: Mapping[str, Any]) -> Rejection |
         line = await StatementLine.get_or_none(id=line_id, dossier_id=record.id) \
             if isinstance(line_id, int) and not isinstance(line_id, bool) else None
         fixed_at = record.data.get("fee_fixed_at")
-        # The line must carry this fee exactly and have come in after the fee was fixed: a partial line, or one
-        # that paid an earlier request, is for an officer to look at, not a payment (docs/payments.md).
-        if line is not None and (line.amount_vnd != record.data.get("fee_amount_vnd") or (
-                fixed_at and line.imported_at < datetime.fromisoformat(fixed_at))):
+        since = datetime.fromisoformat(fixed_at) if fixed_at else None
+        if line is not None and line.resolution == "paid" and line.resolved_by_id is not None:
+            # An officer checked the line and resolved it as this dossier's payment (server/payments/resolve.py):
+            # another amount than the fee only with their explicit confirmation, and only for this request.
+            if (line.amount_vnd != record.data.get("fee_amount_vnd") and args.get("confirmed_amount") is not True) \
+                    or (since and line.resolved_at is not None and line.resolved_at < since):
+                line = None
+        # Otherwise the line must carry this fee exactly and have come in after the fee was fixed: a partial line,
+        # or one that paid an earlier request, is for an officer to look at, not a payment (docs/payments.md).
+        elif line is not None and (line.amount_vnd != record.data.get("fee_amount_vnd") or (
+                since and line.imported_at < since)):
             line = None
         if line is None:
             return _no("transfer_not_found", "Chưa có giao dịch chuyển khoản nào trong sao kê khớp với hồ sơ này; "

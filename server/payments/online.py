@@ -6,17 +6,24 @@ recorded once: the order moves from pending under a conditional update, so the s
 once, pays once. The payment goes through the one write path: `payment_done {channel: gateway, gateway_order}` on
 behalf of the owner who paid, which the Policy accepts only for a paid order of this dossier and this fee
 (server/payments/obligation.py). A return to our site without a notification never counts as paid.
+
+A notification can be lost. For an order still pending a while after it started, the gateway is asked
+(`query_pending`, the command `motcua payments query-pending`; also once when the citizen's browser comes back): its
+signed answer that the order was paid is recorded exactly as that notification would have been (`notified`: the same
+conditional update, the same payment_done), so a query and a late notification pay once between them. An answer
+that the order is not paid (yet) changes nothing: the order stays pending, for its notification or the next query.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from tortoise.transactions import in_transaction
 
 from server.models import Dossier, PaymentOrder, User
-from server.payments.gateway import Notification, Order
+from server.payments.gateway import Gateway, Notification, Order, Queried
 from server.workflow import changes
 
 # The IPN answers VNPAY expects (RspCode): what happened to the notification.
@@ -64,3 +71,37 @@ async def notified(notification: Notification) -> str:
             # the money is received all the same, so the notification is confirmed and an officer looks at it.
             await PaymentOrder.filter(id=order.id).update(status="unapplied")
     return CONFIRMED
+
+
+@dataclass
+class QueryReport:
+    asked: int = 0
+    confirmed: int = 0  # paid, recorded now
+    pending: int = 0  # the gateway says not paid (yet)
+    unanswered: int = 0  # no answer, or one whose signature is not the gateway's
+    refused: int = 0  # paid, but not the order's amount, or already confirmed meanwhile
+
+
+async def query_order(gateway: Gateway, order: PaymentOrder, now: datetime, timeout: float = 15.0) -> str:
+    """Ask the gateway about a pending `order`: "confirmed", "pending", "unanswered" or "refused"."""
+    dossier = await Dossier.get_or_none(id=order.dossier_id)
+    code = dossier.code if dossier and dossier.code else ""
+    notification = await gateway.query(Queried(order.txn_ref, order.created_at, f"Nop phi ho so {code}".strip()), now,
+                                       timeout)
+    if notification is None:
+        return "unanswered"
+    if not notification.success:
+        return "pending"
+    return "confirmed" if await notified(notification) == CONFIRMED else "refused"
+
+
+async def query_pending(gateway: Gateway, older_than: timedelta, limit: int = 500) -> QueryReport:
+    """Ask the gateway about this gateway's orders still pending `older_than` after they started, oldest first."""
+    now = datetime.now(timezone.utc)
+    report = QueryReport()
+    for order in await PaymentOrder.filter(provider=gateway.name, status="pending",
+                                           created_at__lte=now - older_than).order_by("created_at", "id").limit(limit):
+        report.asked += 1
+        outcome = await query_order(gateway, order, now)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report

@@ -8,7 +8,7 @@ change punctuation) among the dossiers of the unit with a fee fixed, then by the
 - `partial` / `overpaid`: less or more than the fee; `duplicate`: the dossier was already paid (or an earlier line
   of the same import paid it); `unmatched`: no dossier code of this unit in the note; `refused`: the step no
   longer applies (withdrawn, …). All of these are listed for an officer (GET /api/units/{code}/payments), never
-  applied silently.
+  applied silently, until the officer resolves them (server/payments/resolve.py).
 
 Every line is stored once per unit under its key (server/payments/statements.py `Line.key`): importing the same
 statement again finds every key and changes nothing. The whole import is one transaction.
@@ -108,12 +108,26 @@ def _outcome(line: Line, dossier: Dossier | None, paid_now: set[str]) -> str:
     return "partial" if line.amount_vnd < fee else "overpaid"
 
 
-async def waiting_lines(unit: AdministrativeUnit) -> list[dict[str, Any]]:
-    """The lines an officer has to look at (every outcome but paid), newest first."""
-    rows = await StatementLine.filter(unit_id=unit.id).exclude(outcome="paid").order_by("-booked_on", "-id") \
-        .prefetch_related("dossier")
-    return [{"id": row.id, "booked_on": row.booked_on.isoformat(), "amount_vnd": row.amount_vnd, "note": row.note,
-             "reference": row.reference, "outcome": row.outcome,
-             "dossier": {"id": row.dossier.id, "code": row.dossier.code, "fee_amount_vnd": row.dossier.fee_amount_vnd,
-                         "status": row.dossier.status} if row.dossier else None}
-            for row in rows]
+async def waiting_lines(unit: AdministrativeUnit, *, resolved_too: bool = False) -> list[dict[str, Any]]:
+    """The lines an officer has to look at (every outcome but paid, not yet resolved), newest first; with
+    `resolved_too`, the resolved ones as well (server/payments/resolve.py)."""
+    rows = StatementLine.filter(unit_id=unit.id).exclude(outcome="paid")
+    if not resolved_too:
+        rows = rows.filter(resolution="")
+    return [_line(row) for row in await rows.order_by("-booked_on", "-id").prefetch_related("dossier", "resolved_by")]
+
+
+def _line(row: StatementLine) -> dict[str, Any]:
+    return {"id": row.id, "booked_on": row.booked_on.isoformat(), "amount_vnd": row.amount_vnd, "note": row.note,
+            "reference": row.reference, "outcome": row.outcome,
+            "dossier": {"id": row.dossier.id, "code": row.dossier.code, "fee_amount_vnd": row.dossier.fee_amount_vnd,
+                        "status": row.dossier.status} if row.dossier else None,
+            "resolution": {"action": row.resolution, "reason": row.resolution_reason or None,
+                           "at": row.resolved_at.isoformat() if row.resolved_at else None,
+                           "by": {"id": row.resolved_by.id, "name": row.resolved_by.full_name}
+                           if row.resolved_by else None} if row.resolution else None}
+
+
+async def line_json(row: StatementLine) -> dict[str, Any]:
+    await row.fetch_related("dossier", "resolved_by")
+    return _line(row)

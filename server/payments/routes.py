@@ -5,10 +5,13 @@
 - PUT /api/units/{code}/collection-account: the unit's collection account (administrator of the unit or above it).
 - POST /api/units/{code}/statements: import a bank statement (CSV or camt.053 XML, the raw file as the body).
 - GET /api/units/{code}/payments: the statement lines left for an officer (partial, overpaid, duplicate, unmatched,
-  refused). The last two: the one-stop desk and the leader of that unit only.
+  refused; `?all=1`: the resolved ones too). POST /api/units/{code}/payments/{line_id}/resolve: an officer settles
+  one (pay a dossier with it, or dismiss it with a reason). The last three: the one-stop desk and the leader of that
+  unit only.
 - POST /api/dossiers/{id}/payment/gateway: the owner starts paying at the gateway: {url} to send the browser to.
-- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; the only way a gateway
-  payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY, sent on to the app.
+- GET /api/payments/vnpay/ipn: VNPAY's server-to-server notification (signature verified; with the status query,
+  the only way a gateway payment is recorded); GET /api/payments/vnpay/return: the citizen's browser back from VNPAY,
+  sent on to the app (an order still pending is queried at VNPAY first, when its merchant API is configured).
 """
 
 from __future__ import annotations
@@ -30,14 +33,15 @@ from server.models import AdministrativeUnit, CollectionAccount, Dossier, Paymen
 from server.payments import online
 from server.payments.obligation import quote
 from server.payments.vnpay import Vnpay
-from server.payments.reconcile import import_lines, waiting_lines
+from server.payments.reconcile import import_lines, line_json, waiting_lines
+from server.payments.resolve import ACTIONS, MAX_REASON, Unresolvable, resolve
 from server.payments.statements import StatementError, read_statement
 from server.payments.vietqr import ACCOUNT_PATTERN, BIN_PATTERN
 from server.web.errors import ApiError
 from server.web.guard import requires
 from server.web.i18n import locale_of
 from server.web.pages import render
-from server.web.requests import read_json_object, text_field
+from server.web.requests import FORBIDDEN_CHARACTERS, read_json_object, text_field
 
 
 def _not_found() -> ApiError:
@@ -122,7 +126,43 @@ async def post_statement(request: Request, user: User) -> JSONResponse:
 async def get_waiting(request: Request, user: User) -> JSONResponse:
     unit = await _unit(request)
     _own_unit_only(user, unit)
-    return JSONResponse({"items": await waiting_lines(unit)})
+    return JSONResponse({"items": await waiting_lines(unit, resolved_too=request.query_params.get("all") == "1")})
+
+
+def _line_id(request: Request) -> int:
+    raw = request.path_params["line_id"]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) < 2 ** 31):
+        raise ApiError(404, "line_not_found", "Không tìm thấy khoản này trong sao kê của đơn vị.",
+                       "This line is not in the unit's statements.")
+    return int(raw)
+
+
+def _refused(error: Unresolvable) -> ApiError:
+    return ApiError(error.status, error.code, error.vi, error.en)
+
+
+@requires("payment.reconcile")
+async def post_resolve(request: Request, user: User) -> JSONResponse:
+    unit = await _unit(request)
+    _own_unit_only(user, unit)
+    line_id = _line_id(request)
+    body = await read_json_object(request)
+    action = body.get("action")
+    if action not in ACTIONS:
+        raise ApiError(400, "invalid_action", "Thao tác phải là ghi nhận đã nộp (pay) hoặc bỏ qua (dismiss).",
+                       "The action is pay or dismiss.", details=[{"path": "action", "code": "invalid_action"}])
+    confirmed = body.get("confirmed_amount", False)
+    if not isinstance(confirmed, bool):
+        raise ApiError(400, "type", "confirmed_amount phải là true hoặc false.", "confirmed_amount must be a boolean.",
+                       details=[{"path": "confirmed_amount", "code": "type"}])
+    code = text_field(body, "dossier", "mã hồ sơ", max_length=64, required=False)
+    reason = text_field(body, "reason", "lý do", max_length=MAX_REASON, required=False) or ""
+    try:
+        line = await resolve(unit, user, line_id, str(action), dossier_code=code, confirmed_amount=confirmed,
+                             reason=" ".join(reason.split()))
+    except Unresolvable as error:
+        raise _refused(error) from None
+    return JSONResponse(await line_json(line))
 
 
 def _gateway(request: Request) -> Vnpay:
@@ -147,11 +187,12 @@ async def post_gateway_order(request: Request, user: User) -> JSONResponse:
         raise ApiError(409, "nothing_to_pay", "Hồ sơ này không có khoản phí nào đang chờ nộp.",
                        "This dossier has no fee waiting to be paid.")
     gateway = _gateway(request)
-    _, order = await online.start_order(dossier, gateway.name)
+    row, order = await online.start_order(dossier, gateway.name)
     base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")  # the address citizens use
     return_url = base + "/api/payments/vnpay/return"
     client = request.client.host if request.client else ""
-    return JSONResponse({"url": gateway.pay_url(order, return_url, client, datetime.now(timezone.utc)),
+    # Dated when the order was stored: a status query finds the order at the gateway by this date (querydr).
+    return JSONResponse({"url": gateway.pay_url(order, return_url, client, row.created_at),
                          "txn_ref": order.txn_ref}, status_code=201)
 
 
@@ -172,14 +213,20 @@ async def vnpay_ipn(request: Request, user: User | None) -> JSONResponse:
 
 @requires("payment.notify")
 async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
-    """Back to the dossier in the app. Nothing is recorded here: only the notification pays (a return can be
-    forged or replayed by a browser, and may come before the notification)."""
+    """Back to the dossier in the app. Nothing the return says is recorded: only the notification, or the gateway's
+    answer to a status query, pays (a return can be forged or replayed by a browser, and may come before the
+    notification)."""
     notification = _gateway(request).verify(_params(request))
     if notification is None:
         raise ApiError(400, "invalid_signature", "Đường dẫn trả về từ cổng thanh toán không hợp lệ. Ông/Bà mở lại "
                        "hồ sơ trong ứng dụng để xem tình trạng nộp phí.",
                        "The link back from the payment gateway is not valid: open the dossier in the app.")
+    gateway = _gateway(request)
     order = await PaymentOrder.get_or_none(txn_ref=notification.txn_ref[:40])
+    if order is not None and order.status == "pending" and gateway.settings.api_url:
+        # The citizen is back and no notification came yet (or it was lost): ask the gateway itself, whose signed
+        # answer counts as the notification would (server/payments/online.py). What the return says is not asked.
+        await online.query_order(gateway, order, datetime.now(timezone.utc), timeout=5.0)  # a browser is waiting
     return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
 
 
@@ -203,12 +250,48 @@ async def officer_payments_page(request: Request) -> Response:
                 error, status = (refused.en if locale_of(request) == "en" else refused.vi), 400
             except ApiError as refused:
                 error, status = (refused.message_en if locale_of(request) == "en" else refused.message), refused.status
-    return await render(request, "payments.html", status=status, unit=unit, report=report, error=error,
-                        lines=await waiting_lines(unit))
+    return await _payments_page(request, unit, status=status, report=report, error=error)
+
+
+async def _payments_page(request: Request, unit: AdministrativeUnit, *, status: int = 200, **shown: object
+                         ) -> Response:
+    resolved_too = request.query_params.get("all") == "1"
+    return await render(request, "payments.html", status=status, unit=unit, resolved_too=resolved_too,
+                        lines=await waiting_lines(unit, resolved_too=resolved_too), **shown)
+
+
+async def officer_resolve_page(request: Request) -> Response:
+    """POST /officer/payments/lines/{line_id}: the page's form for one line (pay a dossier with it, or dismiss it),
+    then the page again with what was done or why not."""
+    user = await current_user(request)
+    if user is None:
+        return RedirectResponse("/signin?next=/officer/payments", status_code=303)
+    unit = await AdministrativeUnit.get_or_none(id=user.unit_id) if user.unit_id else None
+    if unit is None or not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
+        return await render(request, "message.html", status=403, title_key="forbidden_title", text_key="forbidden_text")
+    english = locale_of(request) == "en"
+    try:
+        async with request.form(max_files=0, max_fields=6, max_part_size=4096) as form:
+            check_csrf(request, form.get(CSRF_FIELD))
+            values = {name: form.get(name) for name in ("action", "dossier", "confirmed_amount", "reason")}
+        raw = {name: value if isinstance(value, str) else "" for name, value in values.items()}
+        texts = {name: " ".join(value.split()) for name, value in raw.items()}
+        if any(FORBIDDEN_CHARACTERS.search(value) for value in raw.values()) or len(texts["dossier"]) > 64:
+            raise Unresolvable(400, "invalid_text", "Nội dung nhập có ký tự không hợp lệ hoặc quá dài.",
+                               "The text entered has characters that are not allowed, or is too long.")
+        await resolve(unit, user, _line_id(request), texts["action"], dossier_code=texts["dossier"] or None,
+                      confirmed_amount=texts["confirmed_amount"] == "1", reason=texts["reason"])
+    except Unresolvable as refused:
+        return await _payments_page(request, unit, status=refused.status, error=refused.en if english else refused.vi)
+    except ApiError as refused:
+        return await _payments_page(request, unit, status=refused.status,
+                                    error=refused.message_en if english else refused.message)
+    return await _payments_page(request, unit, resolved=texts["action"])
 
 
 page_routes = [
     Route("/officer/payments", officer_payments_page, methods=["GET", "POST"]),
+    Route("/officer/payments/lines/{line_id}", officer_resolve_page, methods=["POST"]),
 ]
 
 
@@ -217,6 +300,7 @@ api_routes = [  # under /api
     Route("/units/{code}/collection-account", put_collection_account, methods=["PUT"]),
     Route("/units/{code}/statements", post_statement, methods=["POST"]),
     Route("/units/{code}/payments", get_waiting, methods=["GET"]),
+    Route("/units/{code}/payments/{line_id}/resolve", post_resolve, methods=["POST"]),
     Route("/dossiers/{id}/payment/gateway", post_gateway_order, methods=["POST"]),
     Route("/payments/vnpay/ipn", vnpay_ipn, methods=["GET"]),
     Route("/payments/vnpay/return", vnpay_return, methods=["GET"]),

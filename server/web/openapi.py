@@ -125,9 +125,30 @@ SPEC = {
                           "413": _error("Too large")}}},
         "/api/units/{code}/payments": {"get": {
             "summary": "The statement lines left for an officer (partial, overpaid, duplicate, unmatched, refused)",
-            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "all", "in": "query", "schema": {"type": "string", "enum": ["1"]},
+                            "description": "1: the lines already resolved too"}],
             "responses": {"200": _object("The lines"), "401": _error("Not signed in"),
                           "403": _error("Not the unit's desk or leader"), "404": _error("No unit in force")}}},
+        "/api/units/{code}/payments/{line_id}/resolve": {"post": {
+            "summary": "Resolve a listed statement line: pay a dossier with it (payment_done, transfer) or dismiss it",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
+                           {"name": "line_id", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["action"], "properties": {
+                    "action": {"type": "string", "enum": ["pay", "dismiss"]},
+                    "dossier": {"type": "string", "maxLength": 64,
+                                "description": "pay: the code of the dossier paid, for a line matched to none"},
+                    "confirmed_amount": {"type": "boolean",
+                                         "description": "pay: the officer checked an amount other than the fee"},
+                    "reason": {"type": "string", "maxLength": 500,
+                               "description": "dismiss: why (at least 3 characters); pay: an optional note"}}}}}},
+            "responses": {"200": _object("The line as resolved"),
+                          "400": _error("Malformed body, unknown action, missing dossier code or reason"),
+                          "401": _error("Not signed in"), "403": _error("Not the unit's desk or leader"),
+                          "404": _error("No unit in force, no such line of this unit, or no such dossier of it"),
+                          "409": _error("Already resolved, the amount differs unconfirmed, or the payment is refused"),
+                          "413": _error("Too large"), "415": _error("Not JSON")}}},
         "/api/dossiers/{id}/payment": {"get": {
             "summary": "What the dossier owes and how to pay it (the fixed fee, its VietQR code)",
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -147,7 +168,8 @@ SPEC = {
             "responses": {"200": _object("{RspCode, Message}"),
                           "409": _error("No gateway configured")}}},
         "/api/payments/vnpay/return": {"get": {
-            "summary": "The citizen's browser back from VNPAY: sent on to the dossier in the app (nothing recorded)",
+            "summary": "The citizen's browser back from VNPAY: sent on to the dossier in the app (an order still "
+                       "pending is first queried at VNPAY when its merchant API is configured)",
             "parameters": [{"name": name, "in": "query", "schema": {"type": "string"}} for name in (
                 "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode", "vnp_TmnCode", "vnp_SecureHash")],
             "responses": {"303": {"description": "To the app"}, "400": _error("Not signed by the gateway"),
