@@ -67,7 +67,9 @@ EXPECTED: dict[str, Expected] = {
     "send_supplement": Expected(_all(5), frozenset({"owner"}), S5, refused_in={S5: "supplement_already_sent"}),
     "accept_supplement": Expected(_all(5), frozenset({"intake", "specialist", "leader"}), (4, None)),
     "request_payment": Expected(_all(4), frozenset({"specialist", "leader"}), (6, None), needs_reason=True),
-    "payment_done": Expected(_all(6), frozenset({"intake", "specialist", "leader"}), (4, None)),
+    # From 2, 4, 5 and 9 only a fee fixed at a field intake is paid (status kept); these dossiers have none.
+    "payment_done": Expected(_all(2, 4, 5, 6, 9), frozenset({"intake", "specialist", "leader"}), (4, None),
+                             refused_in={state: "nothing_to_pay" for state in _all(2, 4, 5, 9)}),
     "stop": Expected(_all(4, 7), frozenset({"leader"}), (8, None), needs_reason=True),
     # The specialist drafts; a leader's own finish is signed at once (see outcome()). Decree 61/2018 Art. 20,
     # Decree 118/2025: the competent leader signs the result before it is returned (docs/domain.md "Sign-off").
