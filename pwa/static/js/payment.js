@@ -74,9 +74,10 @@ async function gatewayButton(box, dossier) {
 /**
  * The VietQR code to scan and what it carries (the transfer note, the account number and its bank's BIN), with how
  * to pay: for the citizen's dossier below, and for the officer's receipt at a field intake (receipt.js).
- * `built`: "device" when the text was built here, "server" when it is the fixed payment_qr.
+ * `built`: "device" when the text was built here, "server" when it is the fixed payment_qr. `waits`: processing
+ * waits for the payment (status 6); a fee fixed at a field intake does not hold the dossier up.
  */
-export function vietqrDetails(text, amountVnd, built) {
+export function vietqrDetails(text, amountVnd, built, waits = true) {
   const fields = tlv(text);
   const bank = tlv(tlv(fields["38"] || "")["01"] || "");
   const note = tlv(fields["62"] || "")["08"] || "";
@@ -88,8 +89,11 @@ export function vietqrDetails(text, amountVnd, built) {
       h("dt", {}, tr("Nội dung chuyển khoản", "Transfer note")), h("dd", { id: "payment-note" }, note),
       h("dt", {}, tr("Số tài khoản", "Account number")), h("dd", { id: "payment-account" }, bank["01"] || ""),
       h("dt", {}, tr("Mã ngân hàng (BIN)", "Bank BIN")), h("dd", {}, bank["00"] || "")),
-    h("p", { class: "note" }, tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp. Hồ sơ được xử lý tiếp khi cơ quan đối soát được khoản tiền.",
-      "If you type the transfer yourself, write the note above exactly, so the office can recognise it. Processing continues once the office has matched the payment.")),
+    h("p", { class: "note" }, waits
+      ? tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp. Hồ sơ được xử lý tiếp khi cơ quan đối soát được khoản tiền.",
+        "If you type the transfer yourself, write the note above exactly, so the office can recognise it. Processing continues once the office has matched the payment.")
+      : tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp.",
+        "If you type the transfer yourself, write the note above exactly, so the office can recognise it.")),
   ];
 }
 
@@ -115,7 +119,7 @@ export function paymentBox(dossier) {
     gatewayButton(box, dossier);
     return box;
   }
-  box.append(...vietqrDetails(text, data.fee_amount_vnd, built));
+  box.append(...vietqrDetails(text, data.fee_amount_vnd, built, dossier.status === S.payment));
   gatewayButton(box, dossier);
   return box;
 }

@@ -72,7 +72,7 @@ function feeBox(payment, server) {
   if (!text) return null;
   return box(tr("Nộp phí, lệ phí", "Pay the fees"), h("h2", {}, tr("Nộp phí, lệ phí", "Pay the fees")),
     h("p", {}, tr("Số tiền: ", "Amount: "), h("strong", { id: "payment-amount" }, vnd(payment.amount_vnd))),
-    ...vietqrDetails(text, payment.amount_vnd, built));
+    ...vietqrDetails(text, payment.amount_vnd, built, false));
 }
 
 /** The receipt view for dossier `id` (route #/receipt/<id>). */
