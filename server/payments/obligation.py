@@ -85,13 +85,11 @@ async def fix_fee(record: Record, args: Mapping[str, Any]) -> Rejection | dict[s
 INTAKE_FEE_FIELDS = frozenset({"fee_amount_vnd", "payment_note"})
 
 
-async def fix_at_intake(unit_id: int, values: Mapping[str, Any], received_at: str) -> Rejection | dict[str, Any]:
-    """The fee fixed at reception of a field intake (Decree 61/2018: fees are collected when the dossier is
-    received), as the officer's device showed it offline: the amount, and the VietQR text for the unit's account
-    with the note the device showed, so the text is the one the citizen scanned even when the server replaces a
-    provisional code. {} when the device stated no fee (it is then asked for later with `request_payment`)."""
+def intake_fee_problem(values: Mapping[str, Any]) -> Rejection | None:
+    """Why the fee a field device stated cannot be fixed (None when it can, or when it stated none). Checked before
+    the dossier takes its code and register number, so a refused create uses up neither."""
     if not INTAKE_FEE_FIELDS & set(values):
-        return {}
+        return None
     amount, note, code = values.get("fee_amount_vnd"), values.get("payment_note"), values.get("code")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT:
         return _no("invalid_amount", "Số tiền phí, lệ phí phải là số nguyên đồng, không âm (ví dụ 15000).",
@@ -102,6 +100,18 @@ async def fix_at_intake(unit_id: int, values: Mapping[str, Any], received_at: st
             or note != transfer_note(code) or plain_note(note) != note:
         return _no("invalid_payment_note", "Nội dung chuyển khoản phải là mã hồ sơ do máy cấp khi tiếp nhận.",
                    "payment_note must be the transfer note of the dossier code the device issued.")
+    return None
+
+
+async def fix_at_intake(unit_id: int, values: Mapping[str, Any], received_at: str) -> Rejection | dict[str, Any]:
+    """The fee fixed at reception of a field intake (Decree 61/2018: fees are collected when the dossier is
+    received), as the officer's device showed it offline: the amount, and the VietQR text for the unit's account
+    with the note the device showed, so the text is the one the citizen scanned even when the server replaces a
+    provisional code. {} when the device stated no fee (it is then asked for later with `request_payment`)."""
+    problem = intake_fee_problem(values)
+    if problem is not None or not INTAKE_FEE_FIELDS & set(values):
+        return problem or {}
+    amount, note = int(values["fee_amount_vnd"]), str(values["payment_note"])
     account = await CollectionAccount.get_or_none(unit_id=unit_id)
     qr = payload(Account(account.bank_bin, account.number, account.name), amount, note) \
         if amount and account is not None else None

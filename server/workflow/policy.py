@@ -331,6 +331,9 @@ class DossierPolicy:
             # waits at 1 for the officer's decision: receive, guide on form 02 or refuse on form 03 (docs/workflow.md
             # "Desk and field intake").
             assert unit is not None  # an officer's create without a unit was refused above
+            fee_problem = obligation.intake_fee_problem(values)  # before a code and a register number are taken
+            if fee_problem is not None:
+                return fee_problem
             received = await deadlines.field_intake(unit, procedure, values, self.device_id)
             if isinstance(received, Rejection):
                 return received
