@@ -80,6 +80,14 @@ def test_the_receipt_shows_the_fee_qr_offline_and_the_server_fixes_that_text(ser
     phone.get_by_text("Đã đồng bộ với máy chủ.").wait_for()
     assert decode_payment_qr(phone) == shown  # the note the citizen used stays, whatever the final code
 
+    # The officers' queue shows the fee owed and offers to record a payment at the desk, though the dossier is at 2.
+    phone.goto(phone.url.split("#")[0] + "#/queue")
+    card = phone.locator(f"li.queue-item[data-id='{dossier_id}']")
+    card.locator(".fee").filter(has_text="15.000 đ (chờ nộp)").wait_for()
+    assert card.locator("button[data-command='payment_done']").count() == 1
+    phone.goto(phone.url.split("#")[0] + f"#/receipt/{dossier_id}")
+    phone.locator("#payment-qr svg").wait_for()
+
     # The transfer in the unit's statement (the note as the citizen's bank wrote it) pays the received dossier.
     imported = desk.post(f"/api/units/{VINH_YEN}/statements", content=statement(
         (FEE, f"NGUYEN THI MAI {transfer_note(code)}"), ref=f"FT{uuid.uuid4().hex[:10]}-"))

@@ -81,6 +81,8 @@ function entryOf(d) {
     receipt: Boolean(d.receipt), postal_return: Boolean(data.postal_return), substatus: data.substatus || null,
     apology_sent_at: data.apology_sent_at || null, postal_consignment: data.postal_consignment || null,
     channel: data.channel || (d.receipt ? "field" : "online"),
+    // The fee fixed on the dossier (at request_payment, or at a field intake) and its payment (docs/payments.md).
+    fee_amount_vnd: data.fee_amount_vnd, fee_fixed_at: data.fee_fixed_at || null, paid_at: data.paid_at || null,
   };
 }
 
