@@ -125,6 +125,10 @@ TABLE: list[Row] = [
     Row("PUT", f"/api/units/{VIET_TRI}/collection-account", "401 403 403 403 403 403 403",
         {"bank_bin": "970415", "number": "0011001932418", "name": "UBND PHUONG VIET TRI"},
         note="another commune: not the administrator's unit"),
+    # Read by the unit's officers (a field phone shows the VietQR code offline) and its administrators.
+    Row("GET", f"/api/units/{VINH_YEN}/collection-account", "401 403 403 200 403 200 200"),
+    Row("GET", f"/api/units/{VIET_TRI}/collection-account", "401 403 403 403 404 403 403",
+        note="the other commune's desk reads its own, which is not set (404 no_collection_account)"),
     Row("POST", f"/api/units/{VINH_YEN}/statements", "401 403 403 400 403 400 403", {"not": "a statement"}),
     Row("GET", f"/api/units/{VINH_YEN}/payments", "401 403 403 200 403 200 403"),
     Row("GET", f"/api/units/{VIET_TRI}/payments", "401 403 403 403 200 403 403",

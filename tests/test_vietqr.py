@@ -104,3 +104,16 @@ def test_the_account_is_read_back_for_the_device():
     assert account_of("garbage") is None
     other = "0002010102113801X5303704" + "6304"  # no NAPAS account inside
     assert account_of(other + crc16(other)) is None
+
+
+def test_the_note_is_read_back_from_a_payload():
+    """reconcile.py finds a dossier by the note fixed in its payment_qr too (a provisional code shown at a field
+    intake); note_of reads tag 62/08 back, None for a text that is not a valid payload."""
+    from server.payments.vietqr import CollectionAccount, note_of, payload
+
+    account = CollectionAccount("970415", "0011001932418", "UBND")
+    assert note_of(payload(account, 15000, "TAM-08707-261206-ABCDEF0123")) == "TAM-08707-261206-ABCDEF0123"[:25]
+    assert note_of(payload(account, 15000, "Nộp phí hồ sơ")) == "Nop phi ho so"
+    text = payload(account, 15000, "MC.08707-261206-0001")
+    assert note_of(text[:-1] + ("0" if text[-1] != "0" else "1")) is None  # CRC wrong
+    assert note_of("") is None and note_of("khong phai ma") is None

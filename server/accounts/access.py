@@ -55,6 +55,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Import the unit's bank statement and read the transfers left to resolve (docs/payments.md): the one-stop desk
     # and the leader of that unit only (an officer's own unit: UnitTree of that unit alone).
     "payment.reconcile": frozenset({INTAKE, LEADER}),
+    # Read the unit's collection account (GET /api/units/{code}/collection-account): its officers, so that a field
+    # device can show a VietQR code offline at intake (docs/payments.md); an administrator of a unit above it reads
+    # it through unit.manage.
+    "payment.account": frozenset({INTAKE, SPECIALIST, LEADER, ADMIN}),
     # A payment gateway's notification and the citizen's return from it: no session; the signature decides.
     "payment.notify": frozenset({ANONYMOUS, CITIZEN, *OFFICER_ROLES}),
     # A notice channel's delivery receipt (Zalo's webhook): no session; the signature decides.
@@ -77,6 +81,7 @@ RELATIONS: dict[str, str] = {
     "dossier.attach_result": "handling",
     "unit.manage": "unit_tree",
     "payment.reconcile": "unit_tree",
+    "payment.account": "unit_tree",
 }
 
 

@@ -22,7 +22,7 @@ from server.catalog.fees import fee_for
 from server.dossiers.store import procedure_version, procedure_version_id
 from server.models import Attachment, CollectionAccount, PaymentOrder, StatementLine
 from server.payments.vietqr import CollectionAccount as Account
-from server.payments.vietqr import payload
+from server.payments.vietqr import payload, plain_note
 from sync.model import Record
 from sync.policy import Rejection
 
@@ -80,6 +80,51 @@ async def fix_fee(record: Record, args: Mapping[str, Any]) -> Rejection | dict[s
     # A new request (after an earlier payment) starts a new obligation: the last payment is not this one's.
     return {"fee_amount_vnd": amount, "fee_fixed_at": _now(), "payment_qr": qr or None, "paid_at": None,
             "payment_channel": None, "payment_reference": None}
+
+
+# What a field device states on the create of a dossier it receives on the spot, when it showed a VietQR code
+# (docs/payments.md "At a field intake"): the amount shown and the transfer note shown.
+INTAKE_FEE_FIELDS = frozenset({"fee_amount_vnd", "payment_note"})
+
+
+def intake_fee_problem(values: Mapping[str, Any]) -> Rejection | None:
+    """Why the fee a field device stated cannot be fixed (None when it can, or when it stated none). Checked before
+    the dossier takes its code and register number, so a refused create uses up neither."""
+    if not INTAKE_FEE_FIELDS & set(values):
+        return None
+    amount, note, code = values.get("fee_amount_vnd"), values.get("payment_note"), values.get("code")
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT:
+        return _no("invalid_amount", "Số tiền phí, lệ phí phải là số nguyên đồng, không âm (ví dụ 15000).",
+                   "fee_amount_vnd must be a whole number of đồng, not negative (for example 15000).")
+    # The note is the transfer note of the code the device issued (final, or provisional TAM-…), exactly as
+    # vietqr.js writes it: anything else would not find this dossier in the bank statement.
+    if not isinstance(note, str) or not isinstance(code, str) or not note or len(code) > 64 \
+            or note != transfer_note(code) or plain_note(note) != note:
+        return _no("invalid_payment_note", "Nội dung chuyển khoản phải là mã hồ sơ do máy cấp khi tiếp nhận.",
+                   "payment_note must be the transfer note of the dossier code the device issued.")
+    return None
+
+
+async def fix_at_intake(unit_id: int, values: Mapping[str, Any], received_at: str) -> Rejection | dict[str, Any]:
+    """The fee fixed at reception of a field intake (Decree 61/2018: fees are collected when the dossier is
+    received), as the officer's device showed it offline: the amount, and the VietQR text for the unit's account
+    with the note the device showed, so the text is the one the citizen scanned even when the server replaces a
+    provisional code. {} when the device stated no fee (it is then asked for later with `request_payment`)."""
+    problem = intake_fee_problem(values)
+    if problem is not None or not INTAKE_FEE_FIELDS & set(values):
+        return problem or {}
+    amount, note = int(values["fee_amount_vnd"]), str(values["payment_note"])
+    account = await CollectionAccount.get_or_none(unit_id=unit_id)
+    qr = payload(Account(account.bank_bin, account.number, account.name), amount, note) \
+        if amount and account is not None else None
+    return {"fee_amount_vnd": amount, "fee_fixed_at": received_at, "payment_qr": qr, "paid_at": None,
+            "payment_channel": None, "payment_reference": None}
+
+
+def has_unpaid_fee(data: Mapping[str, Any]) -> bool:
+    """A fee fixed, not zero, and not paid yet: what `payment_done` records outside status 6 (a fee fixed at a
+    field intake, paid while the dossier is processed)."""
+    return bool(data.get("fee_fixed_at") and data.get("fee_amount_vnd") and not data.get("paid_at"))
 
 
 async def record_payment(record: Record, args: Mapping[str, Any]) -> Rejection | dict[str, Any]:

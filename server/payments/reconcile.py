@@ -1,10 +1,10 @@
 """Reconciliation (đối soát): a unit's bank statement matched to the dossiers awaiting payment (docs/payments.md).
 
-Each credit line is matched by the dossier code in its note (letters and digits compared, since banks drop or
+Each credit line is matched by the dossier code in its note (or the note fixed in the dossier's VietQR text) (letters and digits compared, since banks drop or
 change punctuation) among the dossiers of the unit with a fee fixed, then by the amount:
 
-- `paid`: the dossier awaits payment (status 6) and the amount is the fixed fee → `payment_done` is applied through
-  the one write path (server/workflow/changes.py) on behalf of the officer importing, with this line as evidence;
+- `paid`: the dossier awaits payment (status 6, or a fee fixed at a field intake and not paid yet, in any open
+  status) and the amount is the fixed fee → `payment_done` is applied through the one write path (server/workflow/changes.py) on behalf of the officer importing, with this line as evidence;
 - `partial` / `overpaid`: less or more than the fee; `duplicate`: the dossier was already paid (or an earlier line
   of the same import paid it); `unmatched`: no dossier code of this unit in the note; `refused`: the step no
   longer applies (withdrawn, …). All of these are listed for an officer (GET /api/units/{code}/payments), never
@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.access import unit_dossiers
 from server.models import AdministrativeUnit, Dossier, StatementLine, User
 from server.payments.statements import Line
+from server.payments.vietqr import note_of
 from server.workflow import changes
 
 OUTCOMES = ("paid", "partial", "overpaid", "duplicate", "unmatched", "refused")
@@ -48,10 +49,18 @@ class ImportReport:
 
 
 async def _candidates(unit: AdministrativeUnit) -> dict[str, Dossier]:
-    """The unit's dossiers with a fee fixed, by squeezed code (the longest codes first, so that a code that is the
-    start of another is not matched inside it)."""
+    """The unit's dossiers with a fee fixed, by squeezed code and by the squeezed note fixed in their VietQR text
+    (which differs from the code when a field device showed a provisional TAM-… code: the server replaced it, the
+    citizen's transfer still carries it). The longest first, so that a code that is the start of another is not
+    matched inside it."""
     rows = await Dossier.filter(unit_dossiers(unit.id), fee_fixed_at__isnull=False, code__isnull=False)
-    return {squeeze(row.code or ""): row for row in sorted(rows, key=lambda row: -len(row.code or ""))}
+    keys: list[tuple[str, Dossier]] = []
+    for row in rows:
+        keys.append((squeeze(row.code or ""), row))
+        note = note_of(row.payment_qr) if row.payment_qr else None
+        if note and squeeze(note) != squeeze(row.code or ""):
+            keys.append((squeeze(note), row))
+    return {key: row for key, row in sorted(keys, key=lambda pair: -len(pair[0])) if key}
 
 
 def _dossier_in(note: str, candidates: dict[str, Dossier]) -> Dossier | None:

@@ -2,7 +2,8 @@
 
 - GET /api/dossiers/{id}/payment: what the citizen owes and how to pay it (the fixed fee, the VietQR text and its SVG,
   the unit's account); before payment is requested, the fee the rules give now. Whoever may read the dossier.
-- PUT /api/units/{code}/collection-account: the unit's collection account (administrator of the unit or above it).
+- GET /api/units/{code}/collection-account: the unit's collection account (its officers, for field intake offline;
+  administrators of the unit or above it); PUT sets it (administrator of the unit or above it).
 - POST /api/units/{code}/statements: import a bank statement (CSV or camt.053 XML, the raw file as the body).
 - GET /api/units/{code}/payments: the statement lines left for an officer (partial, overpaid, duplicate, unmatched,
   refused; `?all=1`: the resolved ones too). POST /api/units/{code}/payments/{line_id}/resolve: an officer settles
@@ -89,6 +90,22 @@ def _own_unit_only(user: User, unit: AdministrativeUnit) -> None:
     if not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
         raise ApiError(403, "forbidden", "Chỉ đối soát được tài khoản thu của đơn vị mình.",
                        "You may reconcile only your own unit's account.")
+
+
+@requires("payment.account")
+async def get_collection_account(request: Request, user: User) -> JSONResponse:
+    """The unit's collection account: its officers keep it on their phones to show a VietQR code at a field intake
+    with no network (pwa/static/js/officer.js); an administrator of the unit or a unit above it reads what they set."""
+    unit = await _unit(request)
+    if not (access.allowed(user, "payment.account", access.UnitTree(frozenset({str(unit.id)})))
+            or access.allowed(user, "unit.manage", await unit_tree(unit))):
+        raise ApiError(403, "forbidden", "Chỉ xem được tài khoản thu của đơn vị mình.",
+                       "You may read only your own unit's collection account.")
+    account = await CollectionAccount.get_or_none(unit_id=unit.id)
+    if account is None:
+        raise ApiError(404, "no_collection_account", "Đơn vị chưa khai báo tài khoản thu phí, lệ phí.",
+                       "The unit has no collection account yet.")
+    return JSONResponse({"bank_bin": account.bank_bin, "number": account.number, "name": account.name})
 
 
 @requires("unit.manage")
@@ -297,6 +314,7 @@ page_routes = [
 
 api_routes = [  # under /api
     Route("/dossiers/{id}/payment", get_payment, methods=["GET"]),
+    Route("/units/{code}/collection-account", get_collection_account, methods=["GET"]),
     Route("/units/{code}/collection-account", put_collection_account, methods=["PUT"]),
     Route("/units/{code}/statements", post_statement, methods=["POST"]),
     Route("/units/{code}/payments", get_waiting, methods=["GET"]),

@@ -100,6 +100,17 @@ def account_of(text: str) -> dict[str, str] | None:
     return {"bank_bin": beneficiary["00"], "number": beneficiary["01"]}
 
 
+def note_of(text: str) -> str | None:
+    """The transfer note (ID 62/08) a payload carries, None when it is malformed or has none: reconciliation finds
+    a dossier by the note fixed with its fee too, so a note carrying a provisional code (TAM-…, shown at a field
+    intake offline) still matches after the server gave the dossier its final code (docs/payments.md)."""
+    try:
+        note = _objects(parse(text).get("62", "")).get("08")
+    except ValueError:
+        return None
+    return note or None
+
+
 def _objects(value: str) -> dict[str, str]:
     """The data objects nested in one value (ID, 2-digit length, value), ValueError when malformed."""
     objects: dict[str, str] = {}

@@ -106,7 +106,14 @@ SPEC = {
                           "404": _error("No unit in force with this code"),
                           "409": _error("Another unit has this identifier code"), "415": _error("Not JSON")}}},
         # Payments (docs/payments.md).
-        "/api/units/{code}/collection-account": {"put": {
+        "/api/units/{code}/collection-account": {"get": {
+            "summary": "The unit's collection account, for the VietQR code a field device shows offline (the unit's "
+                       "officers; administrators of the unit or above it)",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _object("{bank_bin, number, name}"), "401": _error("Not signed in"),
+                          "403": _error("Not an officer of the unit nor an administrator above it"),
+                          "404": _error("No unit in force with this code, or no collection account "
+                                        "(no_collection_account)")}}, "put": {
             "summary": "Set the unit's collection account (administrators: their unit or below it)",
             "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}, CSRF],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {

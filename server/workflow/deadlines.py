@@ -27,7 +27,8 @@ from sync.policy import Rejection
 # Not finished: an apology and a new appointment still make sense (server/dossiers/status.py).
 OPEN_STATUSES = tuple(sorted(OPEN))
 PAUSING = frozenset({"request_supplement", "request_payment"})
-RESUMING = frozenset({"accept_supplement", "payment_done"})
+RESUMING = frozenset({"accept_supplement", "payment_done"})  # payment_done from 6 only (a fee paid from 2, 4, 5 or 9
+# was fixed at a field intake and stopped no clock: on_command)
 # A field device's stated receipt time: its clock may run a little fast; a field trip lasts days, not weeks.
 MAX_CLOCK_AHEAD = timedelta(minutes=10)
 MAX_RECEIPT_AGE = timedelta(days=7)
@@ -145,6 +146,8 @@ async def on_command(record: Record, command: str, args: Mapping[str, Any]) -> R
         return {"finished_at": _iso(utc_now())}  # processing ended: timeliness is decided by this date
     if command in PAUSING:
         return {"clock_paused_at": _iso(utc_now())} if data.get("due_at") and not data.get("clock_paused_at") else {}
+    if command == "payment_done" and data["status"] != DossierStatus.PAYMENT:
+        return {}  # a fee fixed at a field intake, paid with the status kept: its clock never stopped for it
     if command in RESUMING:
         paused, due = parse_moment(data.get("clock_paused_at")), parse_moment(data.get("due_at"))
         if paused is None:

@@ -80,6 +80,10 @@ _step("accept_supplement", (SUPPLEMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSI
 _step("send_supplement", (SUPPLEMENT,), {OWNER}, SUPPLEMENT, substatus=SUPPLEMENT_SENT)
 _step("request_payment", (PROCESSING,), {SPECIALIST, LEADER}, PAYMENT, needs_reason=True)
 _step("payment_done", (PAYMENT,), {INTAKE, SPECIALIST, LEADER}, PROCESSING)
+# A fee fixed at a field intake (docs/payments.md "At a field intake") is paid while the dossier is received or
+# processed: the payment is recorded and the status kept; with no unpaid fee fixed, `nothing_to_pay`.
+for _status in (RECEIVED, PROCESSING, SUPPLEMENT, RESULT_READY):
+    _step("payment_done", (_status,), {INTAKE, SPECIALIST, LEADER}, _status)
 _step("stop", (PROCESSING, WITHDRAWAL), {LEADER}, STOPPED, needs_reason=True)
 # The specialist drafts the result (9, "drafted"); a leader of the competent body signs it (`approve`: "approved")
 # before it can be returned; a leader's own `finish` is signed by them at once (Decree 61/2018 Art. 20 and
@@ -105,7 +109,8 @@ OFFICER_EDITABLE = EDITABLE_BY_OFFICER
 OFFICER_EDITORS = frozenset({INTAKE, SPECIALIST, LEADER})
 # What a field device states when it receives a dossier on the spot (docs/workflow.md "Field intake").
 FIELD_INTAKE_FIELDS = frozenset({"received_at", "code"})
-CREATE_FIELDS = frozenset({"procedure_code", "unit_code", "channel", *postal.CHOICES, *FIELD_INTAKE_FIELDS})
+CREATE_FIELDS = frozenset({"procedure_code", "unit_code", "channel", *postal.CHOICES, *FIELD_INTAKE_FIELDS,
+                           *obligation.INTAKE_FEE_FIELDS})
 CHANNELS = frozenset({"online", "direct", "postal", "field"})
 
 
@@ -295,7 +300,7 @@ class DossierPolicy:
         if actor.role == CITIZEN:
             if channel != "online":
                 return _no("invalid_channel", "Công dân chỉ nộp trực tuyến từ ứng dụng.", "Citizens file online.")
-            stated = sorted(FIELD_INTAKE_FIELDS & set(values))
+            stated = sorted((FIELD_INTAKE_FIELDS | obligation.INTAKE_FEE_FIELDS) & set(values))
             if stated:
                 return _no("field_readonly", f"Không được đặt trường {stated[0]} khi tạo hồ sơ.",
                            f"The field {stated[0]} cannot be set when creating a dossier.")
@@ -326,10 +331,21 @@ class DossierPolicy:
             # waits at 1 for the officer's decision: receive, guide on form 02 or refuse on form 03 (docs/workflow.md
             # "Desk and field intake").
             assert unit is not None  # an officer's create without a unit was refused above
+            fee_problem = obligation.intake_fee_problem(values)  # before a code and a register number are taken
+            if fee_problem is not None:
+                return fee_problem
             received = await deadlines.field_intake(unit, procedure, values, self.device_id)
             if isinstance(received, Rejection):
                 return received
             added.update(received)
+            # The fee the device showed with its VietQR code, fixed at reception (server/payments/obligation.py).
+            fee = await obligation.fix_at_intake(unit.id, values, received["submitted_at"])
+            if isinstance(fee, Rejection):
+                return fee
+            added.update(fee)
+        elif obligation.INTAKE_FEE_FIELDS & set(values):
+            return _no("fee_not_received", "Chỉ ghi phí, lệ phí khi tiếp nhận hồ sơ tại chỗ (có thời điểm tiếp nhận).",
+                       "A fee is stated only with a dossier received on the spot (with received_at).")
         return added
 
     async def check_update(self, actor: Actor, record: Record, changes: Mapping[str, Any]) -> Rejection | None:
@@ -429,6 +445,12 @@ class DossierPolicy:
                     return missing
                 changes["received_at"] = now_iso()
         elif command in ("request_payment", "payment_done"):
+            if command == "payment_done" and status != PAYMENT:
+                # A fee fixed at a field intake: recorded without leaving the current status and sub-state.
+                if not obligation.has_unpaid_fee(record.data):
+                    return _no("nothing_to_pay", "Hồ sơ này không có khoản phí, lệ phí nào đang chờ nộp.",
+                               "This dossier has no fee waiting to be paid.")
+                changes["substatus"] = record.data.get("substatus")
             # The fee fixed on the dossier; the payment recorded with its evidence (server/payments/obligation.py).
             paying = await (obligation.fix_fee if command == "request_payment" else obligation.record_payment)(
                 record, args)

@@ -29,7 +29,9 @@ let justSubmitted = null;
 // the QR code is then drawn offline too (the worker keeps what it fetched).
 const needsPayment = (dossier) => {
   const data = (dossier.replica && dossier.replica.data) || {};
-  return data.fee_amount_vnd !== undefined && (Boolean(data.paid_at) || dossier.status === S.payment);
+  // A fee fixed at a field intake is owed while the dossier is received or processed (docs/payments.md).
+  return data.fee_amount_vnd !== undefined && (Boolean(data.paid_at) || dossier.status === S.payment ||
+    Boolean(data.payment_qr && data.fee_fixed_at));
 };
 const needsRating = (dossier) => dossier.status === S.returned && Boolean(dossier.replica);
 

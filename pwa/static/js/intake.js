@@ -7,7 +7,8 @@ import { todayInVietnam, validate } from "./forms.js";
 import { h } from "./dom.js";
 import { formEditor } from "./formview.js";
 import { tr } from "./i18n.js";
-import { fileCheckedDossier, issueFieldDossier, savedUser, SIGNATURE_DOCUMENT } from "./officer.js";
+import { feeFor, feeText } from "./fees.js";
+import { fileCheckedDossier, intakeFee, issueFieldDossier, savedUser, SIGNATURE_DOCUMENT } from "./officer.js";
 import { uuid7 } from "./outbox.js";
 import { pagesEditor, pagesOf, deletePagesOf } from "./attachments.js";
 import { citizenOf } from "./receipt.js";
@@ -237,6 +238,13 @@ export async function intakeView(gen, paint, { onIssued, onChecked = () => { loc
   const documents = (detail.documents || []).map((d) => ({ name: d.name, pages: pages.filter((p) => p.document === d.name).length }));
   const person = citizenOf(form, input, communeName);
   const calendar = await meta("calendar");
+  // The fee for a dossier received in person (Decree 61/2018: collected at reception), from the procedure's rule and
+  // the pages on this phone (fees.js, the server's twin): with the unit's account on the phone, the receipt shows a
+  // VietQR code to pay it now, offline too (docs/payments.md "At a field intake").
+  const pageCounts = {};
+  for (const page of pages) pageCounts[page.document] = (pageCounts[page.document] || 0) + 1;
+  const quote = feeFor(detail, "direct", clean, pageCounts);
+  const fee = await intakeFee(quote.amount_vnd, user.unit.code);
   const problem = h("p", { class: "error", role: "alert", id: "issue-error", hidden: !errors.length },
     errors.length ? tr("Tờ khai chưa đủ: hãy quay lại bước Tờ khai.", "The form is incomplete: go back to the Form step.") : "");
   // The officer's decision after checking (Decree 61/2018 Art. 19, Decree 118/2025; Circular 03/2025 forms 01–03):
@@ -274,7 +282,9 @@ export async function intakeView(gen, paint, { onIssued, onChecked = () => { loc
       h("dt", {}, tr("Thủ tục", "Procedure")), h("dd", {}, detail.name),
       h("dt", {}, tr("Người nộp", "Applicant")), h("dd", {}, person.full_name),
       h("dt", {}, tr("Giấy tờ", "Documents")), h("dd", {}, documents.map((d) => `${d.name}: ${d.pages}`).join("; ")),
-      h("dt", {}, tr("Chữ ký", "Signature")), h("dd", {}, pages.some((p) => p.document === SIGNATURE_DOCUMENT) ? "✓" : "—")),
+      h("dt", {}, tr("Chữ ký", "Signature")), h("dd", {}, pages.some((p) => p.document === SIGNATURE_DOCUMENT) ? "✓" : "—"),
+      h("dt", {}, tr("Phí, lệ phí", "Fees")), h("dd", { id: "intake-fee" }, feeText(quote) + (fee
+        ? tr(" — nộp bằng mã VietQR trên giấy tiếp nhận", " — paid with the VietQR code shown with the receipt") : ""))),
     calendar ? null : h("p", { class: "error" }, tr("Máy chưa có lịch làm việc: ngày hẹn sẽ có sau khi đồng bộ.",
       "No working calendar on this device: the appointment date comes after syncing.")),
     problem,
@@ -286,7 +296,7 @@ export async function intakeView(gen, paint, { onIssued, onChecked = () => { loc
       e.target.disabled = true;
       const receivedAt = new Date().toISOString();
       const due = appointment(receivedAt, calendar, detail, "direct", input.case);
-      await issueFieldDossier({ id: draft.id, procedure: detail, unitCode: user.unit.code, input, clean, receivedAt,
+      await issueFieldDossier({ id: draft.id, procedure: detail, unitCode: user.unit.code, input, clean, receivedAt, fee,
         receipt: (code, provisional) => ({
           code, provisional, procedure_code: detail.code, procedure_name: detail.name, citizen: person, documents,
           received_at: receivedAt, due_at: due, processing_days: detail.processing_days, officer_name: user.full_name,

@@ -6,6 +6,7 @@ import { meta, tx } from "./db.js";
 import { todayInVietnam } from "./forms.js";
 import { append, deviceId as deviceIdIn } from "./outbox.js";
 import { csrfToken } from "./sync.js";
+import { transferNote, vietqrPayload } from "./vietqr.js";
 import { S } from "./workflow.js";
 
 export const OFFICER_ROLES = new Set(["intake", "specialist", "leader"]);
@@ -36,6 +37,7 @@ export function sendCommand(id, command, args = {}) {
 }
 
 let calendarFetched = false;
+let accountFetched = false;
 
 /**
  * After a sync round that reached the server: remember who is signed in; for officers fetch the working calendar
@@ -47,6 +49,7 @@ export async function prepareOfficer(user) {
   if (!calendarFetched) calendarFetched = await refreshCalendar();
   if (user.role !== "intake") return;
   await prefetchAllForms(); // field intake works offline for any procedure (catalog.js)
+  if (!accountFetched) accountFetched = await refreshCollectionAccount(user);
   try {
     await reserveCodes({ csrf: await csrfToken() });
   } catch (error) { /* offline again: the next round tries */ }
@@ -67,6 +70,43 @@ export async function refreshCalendar() {
   } catch (error) {
     return false;
   }
+}
+
+/**
+ * GET /api/units/{code}/collection-account into meta "collection_account" ({unit_code, bank_bin, number, name}),
+ * so that a field intake shows the VietQR code for the fee offline (intake.js, receipt.js; docs/payments.md).
+ * A unit without an account (404) clears the stored one; false when offline (the stored one stays).
+ */
+export async function refreshCollectionAccount(user) {
+  try {
+    const response = await fetch(`/api/units/${encodeURIComponent(user.unit.code)}/collection-account`,
+      { credentials: "same-origin", cache: "no-store" });
+    if (response.status === 404) {
+      await tx(["meta"], "readwrite", (s) => s.meta.delete("collection_account"));
+      return true;
+    }
+    if (!response.ok) return false;
+    const account = await response.json();
+    await tx(["meta"], "readwrite", (s) => s.meta.put({ ...account, unit_code: user.unit.code }, "collection_account"));
+    return true;
+  } catch (error) {
+    return false;
+  }
+}
+
+/**
+ * The fee to collect at a field intake by VietQR transfer: {amount_vnd, account} when the amount is known and not
+ * zero and the unit's account is on the phone; null otherwise (the fee is then asked for later).
+ */
+export async function intakeFee(amountVnd, unitCode) {
+  const account = await meta("collection_account");
+  if (!account || account.unit_code !== unitCode || !Number.isInteger(amountVnd) || amountVnd <= 0) return null;
+  try {
+    vietqrPayload(account, amountVnd, "X"); // an account or amount the builder refuses: no code to show
+  } catch (error) {
+    return null;
+  }
+  return { amount_vnd: amountVnd, account: { bank_bin: account.bank_bin, number: account.number, name: account.name } };
 }
 
 // A block {device_id, agency_code, day, first, last, used: [numbers already taken]}.
@@ -126,20 +166,24 @@ export const isProvisional = (code) => typeof code === "string" && code.startsWi
 
 /**
  * Field intake (tiếp nhận tại chỗ): the dossier, its receipt and its create mutation in one transaction.
- * `receipt(code)` builds what the receipt shows once the code is known.
+ * `receipt(code)` builds what the receipt shows once the code is known. `fee` (intakeFee): the fee collected now
+ * by VietQR transfer, with the code issued here as the transfer note; the create states both (fee_amount_vnd,
+ * payment_note) and the server fixes the fee at reception with the same VietQR text (docs/payments.md).
  */
-export function issueFieldDossier({ id, procedure, unitCode, input, clean, receivedAt, receipt }) {
+export function issueFieldDossier({ id, procedure, unitCode, input, clean, receivedAt, receipt, fee = null }) {
   return tx(["dossiers", "outbox", "meta"], "readwrite", async (s) => {
     const { code, provisional } = await takeCode(s, id, unitCode);
     const changes = {
       procedure_code: { value: procedure.code }, unit_code: { value: unitCode }, channel: { value: "field" },
       received_at: { value: receivedAt }, code: { value: code },
     };
+    const payment = fee ? { ...fee, note: transferNote(code) } : null;
+    if (payment) Object.assign(changes, { fee_amount_vnd: { value: payment.amount_vnd }, payment_note: { value: payment.note } });
     for (const [name, value] of Object.entries(clean)) changes["form." + name] = { value };
     await s.dossiers.put({
       id, procedure_code: procedure.code, procedure_name: procedure.name, status: S.received, unit_code: unitCode, code,
       input, synced: { ...clean }, replica: null, pending_submit: false, problems: [], field_intake: true,
-      updated_at: receivedAt, receipt: receipt(code, provisional),
+      updated_at: receivedAt, receipt: { ...receipt(code, provisional), payment },
     });
     await append(s, { op: "create", entity: "dossier", entity_id: id, changes });
     return code;

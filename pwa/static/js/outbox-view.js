@@ -102,7 +102,7 @@ function commandWords(command) {
   if (command === "submit") return tr("nộp", "submission");
   if (command === "send_supplement") return tr("gửi bổ sung", "the supplement");
   const s = step(command);
-  return s && !s.keeps_status ? tr(`chuyển sang “${statusName(s.to)}”`, `moving to “${statusName(s.to)}”`)
+  return s && !s.keeps_status && s.to !== null ? tr(`chuyển sang “${statusName(s.to)}”`, `moving to “${statusName(s.to)}”`)
     : tr("một bước xử lý", "a processing step");
 }
 

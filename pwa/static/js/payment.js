@@ -10,7 +10,7 @@ import { session } from "./sync.js";
 import { transferNote, vietqrPayload } from "./vietqr.js";
 import { S } from "./workflow.js";
 
-const vnd = (amount) => `${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ".")} đ`;
+export const vnd = (amount) => `${String(amount).replace(/\B(?=(\d{3})+(?!\d))/g, ".")} đ`;
 
 /** The EMVCo data objects of a VietQR text (ID, 2-digit length, value), one level. */
 export function tlv(text) {
@@ -71,7 +71,33 @@ async function gatewayButton(box, dossier) {
   box.append(h("p", { class: "note" }, tr("Hoặc thanh toán bằng thẻ, ví điện tử qua cổng thanh toán:", "Or pay by card or e-wallet at the payment gateway:")), button, problem);
 }
 
-/** The box of a dossier with a fee fixed: to pay (status 6) with the QR code, or paid. "" otherwise. */
+/**
+ * The VietQR code to scan and what it carries (the transfer note, the account number and its bank's BIN), with how
+ * to pay: for the citizen's dossier below, and for the officer's receipt at a field intake (receipt.js).
+ * `built`: "device" when the text was built here, "server" when it is the fixed payment_qr. `waits`: processing
+ * waits for the payment (status 6); a fee fixed at a field intake does not hold the dossier up.
+ */
+export function vietqrDetails(text, amountVnd, built, waits = true) {
+  const fields = tlv(text);
+  const bank = tlv(tlv(fields["38"] || "")["01"] || "");
+  const note = tlv(fields["62"] || "")["08"] || "";
+  return [
+    h("figure", { class: "payment-qr", id: "payment-qr", "data-built": built }, qrSvg(text, { label: tr(`Mã VietQR nộp ${vnd(amountVnd)}`, `VietQR code to pay ${vnd(amountVnd)}`) }),
+      h("figcaption", {}, tr("Mở ứng dụng ngân hàng, chọn quét mã QR và xác nhận chuyển khoản. Số tiền và nội dung đã có sẵn trong mã.",
+        "Open your banking app, scan the QR code and confirm: the amount and the note are in the code."))),
+    h("dl", { class: "payment-details" },
+      h("dt", {}, tr("Nội dung chuyển khoản", "Transfer note")), h("dd", { id: "payment-note" }, note),
+      h("dt", {}, tr("Số tài khoản", "Account number")), h("dd", { id: "payment-account" }, bank["01"] || ""),
+      h("dt", {}, tr("Mã ngân hàng (BIN)", "Bank BIN")), h("dd", {}, bank["00"] || "")),
+    h("p", { class: "note" }, waits
+      ? tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp. Hồ sơ được xử lý tiếp khi cơ quan đối soát được khoản tiền.",
+        "If you type the transfer yourself, write the note above exactly, so the office can recognise it. Processing continues once the office has matched the payment.")
+      : tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp.",
+        "If you type the transfer yourself, write the note above exactly, so the office can recognise it.")),
+  ];
+}
+
+/** The box of a dossier with a fee fixed: to pay (status 6, or fixed at a field intake) with the QR code, or paid. "" otherwise. */
 export function paymentBox(dossier) {
   const data = (dossier.replica && dossier.replica.data) || {};
   if (data.paid_at && data.fee_amount_vnd !== undefined) {
@@ -79,7 +105,10 @@ export function paymentBox(dossier) {
       h("p", { class: "saved", id: "payment-state" }, tr(`Đã nộp phí, lệ phí ${vnd(data.fee_amount_vnd)} lúc ${longDateTime(data.paid_at)}.`,
         `Fees of ${vnd(data.fee_amount_vnd)} paid on ${longDateTime(data.paid_at)}.`)));
   }
-  if (dossier.status !== S.payment || data.fee_amount_vnd === undefined) return "";
+  // A fee fixed at a field intake is paid while the dossier is received or processed (docs/payments.md).
+  const intakeFee = Boolean(data.payment_qr && data.fee_fixed_at) &&
+    [S.received, S.processing, S.supplement, S.result_ready].includes(dossier.status);
+  if ((dossier.status !== S.payment && !intakeFee) || data.fee_amount_vnd === undefined) return "";
   const box = h("section", { class: "card payment", id: "payment", role: "region", "aria-label": tr("Nộp phí, lệ phí", "Pay the fees") },
     h("h2", {}, tr("Nộp phí, lệ phí", "Pay the fees")),
     h("p", {}, tr("Số tiền: ", "Amount: "), h("strong", { id: "payment-amount" }, vnd(data.fee_amount_vnd))));
@@ -90,19 +119,7 @@ export function paymentBox(dossier) {
     gatewayButton(box, dossier);
     return box;
   }
-  const fields = tlv(text);
-  const bank = tlv(tlv(fields["38"] || "")["01"] || "");
-  const note = tlv(fields["62"] || "")["08"] || "";
-  box.append(
-    h("figure", { class: "payment-qr", id: "payment-qr", "data-built": built }, qrSvg(text, { label: tr(`Mã VietQR nộp ${vnd(data.fee_amount_vnd)}`, `VietQR code to pay ${vnd(data.fee_amount_vnd)}`) }),
-      h("figcaption", {}, tr("Mở ứng dụng ngân hàng, chọn quét mã QR và xác nhận chuyển khoản. Số tiền và nội dung đã có sẵn trong mã.",
-        "Open your banking app, scan the QR code and confirm: the amount and the note are in the code."))),
-    h("dl", { class: "payment-details" },
-      h("dt", {}, tr("Nội dung chuyển khoản", "Transfer note")), h("dd", { id: "payment-note" }, note),
-      h("dt", {}, tr("Số tài khoản", "Account number")), h("dd", { id: "payment-account" }, bank["01"] || ""),
-      h("dt", {}, tr("Mã ngân hàng (BIN)", "Bank BIN")), h("dd", {}, bank["00"] || "")),
-    h("p", { class: "note" }, tr("Nếu chuyển khoản thủ công, Ông/Bà ghi đúng nội dung trên để cơ quan nhận ra khoản nộp. Hồ sơ được xử lý tiếp khi cơ quan đối soát được khoản tiền.",
-      "If you type the transfer yourself, write the note above exactly, so the office can recognise it. Processing continues once the office has matched the payment.")));
+  box.append(...vietqrDetails(text, data.fee_amount_vnd, built, dossier.status === S.payment));
   gatewayButton(box, dossier);
   return box;
 }

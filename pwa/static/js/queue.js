@@ -39,7 +39,9 @@ const ACTIONS = [
   { command: "start", label: ["Bắt đầu xử lý", "Start processing"] },
   { command: "forward", label: ["Chuyển hồ sơ", "Forward"], unit: true },
   { command: "accept_supplement", label: ["Đã nhận bổ sung", "Supplement received"], when: (e) => Boolean(e.received_at) },
-  { command: "payment_done", label: ["Đã nộp phí", "Payment done"] },
+  // Outside 6, only a fee fixed at a field intake and not paid yet (docs/payments.md "At a field intake").
+  { command: "payment_done", label: ["Đã nộp phí", "Payment done"],
+    when: (e) => e.status === S.payment || Boolean(e.fee_amount_vnd && e.fee_fixed_at && !e.paid_at) },
   { command: "finish", label: ["Đã có kết quả", "Result ready"] },
   // A leader signs the drafted result before it is returned (docs/workflow.md "Approval and return").
   { command: "approve", label: ["Ký duyệt kết quả", "Approve (sign) the result"], when: (e) => e.substatus === "drafted" },
@@ -79,6 +81,8 @@ function entryOf(d) {
     receipt: Boolean(d.receipt), postal_return: Boolean(data.postal_return), substatus: data.substatus || null,
     apology_sent_at: data.apology_sent_at || null, postal_consignment: data.postal_consignment || null,
     channel: data.channel || (d.receipt ? "field" : "online"),
+    // The fee fixed on the dossier (at request_payment, or at a field intake) and its payment (docs/payments.md).
+    fee_amount_vnd: data.fee_amount_vnd, fee_fixed_at: data.fee_fixed_at || null, paid_at: data.paid_at || null,
   };
 }
 

@@ -9,6 +9,8 @@ import { tr } from "./i18n.js";
 import { isProvisional } from "./officer.js";
 import { pagesOf } from "./attachments.js";
 import { qrSvg } from "./qr.js";
+import { vietqrDetails, vnd } from "./payment.js";
+import { vietqrPayload } from "./vietqr.js";
 
 // The official wording of dates (dates.js), kept under its old name for the queue.
 export const vietnameseDateTime = longDateTime;
@@ -39,6 +41,38 @@ export function citizenOf(form, input, communeName = () => "") {
     cccd: (byType("cccd") && input[byType("cccd").name]) || "",
     address: address ? [address.detail, communeName(address.commune_code)].filter(Boolean).join(", ") : "",
   };
+}
+
+/**
+ * The fee collected at this field intake by VietQR transfer (docs/payments.md "At a field intake"): the code built
+ * here from what the phone stored when it issued the receipt (the amount, the unit's account, the code issued as
+ * the transfer note), offline; once synced, the server's fixed payment_qr wins should it differ, and a payment
+ * recorded shows as paid. The note keeps a provisional code after the server replaced it: the bank statement is
+ * matched by the note fixed with the fee.
+ */
+function feeBox(payment, server) {
+  if (!payment) return null;
+  const box = (label, ...nodes) => h("section", { class: "card payment no-print", id: "payment", role: "region", "aria-label": label }, ...nodes);
+  if (server && server.paid_at && server.fee_amount_vnd !== undefined) {
+    return box(tr("Phí, lệ phí", "Fees"), h("p", { class: "saved", id: "payment-state" },
+      tr(`Đã nộp phí, lệ phí ${vnd(server.fee_amount_vnd)} lúc ${longDateTime(server.paid_at)}.`,
+        `Fees of ${vnd(server.fee_amount_vnd)} paid on ${longDateTime(server.paid_at)}.`)));
+  }
+  let text = "";
+  let built = "device";
+  try {
+    text = vietqrPayload(payment.account, payment.amount_vnd, payment.note);
+  } catch (error) {
+    built = "server"; // the builder refused what was stored: the server's text, once synced
+  }
+  if (server && server.payment_qr && server.payment_qr !== text) {
+    text = server.payment_qr; // the text fixed with the fee is the obligation
+    built = "server";
+  }
+  if (!text) return null;
+  return box(tr("Nộp phí, lệ phí", "Pay the fees"), h("h2", {}, tr("Nộp phí, lệ phí", "Pay the fees")),
+    h("p", {}, tr("Số tiền: ", "Amount: "), h("strong", { id: "payment-amount" }, vnd(payment.amount_vnd))),
+    ...vietqrDetails(text, payment.amount_vnd, built, false));
 }
 
 /** The receipt view for dossier `id` (route #/receipt/<id>). */
@@ -123,6 +157,7 @@ export async function receiptView(id) {
       ? tr("Đã đồng bộ với máy chủ.", "Synced with the server.")
       : tr("Chưa gửi lên máy chủ — sẽ tự gửi khi có mạng.", "Not on the server yet — sent when the network returns.")),
     paper,
+    feeBox(r.payment, server),
     h("div", { class: "actions no-print" },
       h("button", { type: "button", id: "print", onclick: () => window.print() }, tr("In giấy tiếp nhận", "Print the receipt")),
       navigator.share ? h("button", { type: "button", class: "button secondary", id: "share", onclick: share }, tr("Chia sẻ", "Share")) : null,
