@@ -9,6 +9,7 @@ in-process worker, on a database of its own (so other modules' servers do not se
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.config import ConfigError, load_settings
+from server.config import ConfigError, SmppSettings, load_settings
 from server.notify import sms
 from tests.conftest import OFFICER_PASSWORD, OFFICERS, ROOT, SUITE_RATE_LIMITS, VALID_FORM, VINH_YEN, Api, \
     motcua_env, officer_api, run_motcua, start_server, unique_phone
@@ -324,6 +325,25 @@ def test_a_delivery_receipt_is_read_from_its_tlvs_or_its_text():
     assert sms.parse_receipt(Pdu()) == sms.Receipt("M43", True, "DELIVRD")
     Pdu.esm_class = 0  # a message from a person, not a receipt
     assert sms.parse_receipt(Pdu()) is None
+
+
+def test_closing_a_broken_smpp_link_says_what_failed_and_still_lets_it_go(caplog):
+    class Broken:
+        def unbind(self):
+            raise OSError("gateway gone")
+
+        def disconnect(self):
+            raise OSError("socket already closed")
+
+    settings = SmppSettings("127.0.0.1", 1, "motcua", "secret", "UBND")
+    link = sms.SmppLink(settings, on_receipt=lambda receipt: None)
+    link.client = Broken()
+    with caplog.at_level(logging.DEBUG, logger="motcua.sms"):
+        link._unbind()
+    assert link.client is None and link.reconnect_at > 0  # dropped, and rebinds later as after any lost link
+    said = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert any(level == "WARNING" and "unbind" in text and "gateway gone" in text for level, text in said), said
+    assert any(level == "DEBUG" and "socket already closed" in text for level, text in said), said
 
 
 def test_channel_settings_say_what_is_wrong(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, TypeGuard
@@ -223,13 +224,7 @@ def validate(
 def _validate_object(fields: list[Field], data: dict[str, Any], ctx: _Context, prefix: str,
                      item: tuple[Label, int] | None) -> tuple[dict[str, Any], list[FieldError]]:
     """One level: the top of the form, or one item of a group (item = group label, index)."""
-    errors: list[FieldError] = []
-    declared = {f["name"] for f in fields}
-    unknown = [k for k in data if k not in declared]
-    for key in unknown[:LIMITS["unknown_fields_reported"]]:
-        name = str(key)[:64]
-        errors.append(_error(prefix + name, "unknown_field", "unknown_field", name=name))
-
+    errors = _unknown_fields(data, {f["name"] for f in fields}, prefix)
     values: dict[str, Any] = {}
     field_errors: dict[str, list[FieldError]] = {}
     labels: dict[str, Label] = {}
@@ -254,6 +249,13 @@ def _validate_object(fields: list[Field], data: dict[str, Any], ctx: _Context, p
         if not problems and values[name] is not EMPTY:
             clean[name] = values[name]
     return clean, errors
+
+
+def _unknown_fields(data: dict[str, Any], known: Collection[str], prefix: str) -> list[FieldError]:
+    """An error for each key not in `known` (a level of the form, an address), the first few only (LIMITS)."""
+    unknown = [key for key in data if key not in known][:LIMITS["unknown_fields_reported"]]
+    return [_error(prefix + name, "unknown_field", "unknown_field", name=name)
+            for name in (str(key)[:64] for key in unknown)]
 
 
 def _in_item(label: Label, item: tuple[Label, int] | None) -> Label:
@@ -359,8 +361,23 @@ def _check_text(field: Field, raw: Any, ctx: _Context, path: str, label: Label) 
     return text, []
 
 
+def _blank(raw: Any) -> bool:
+    """Nothing typed: null, or a string of spaces (the value is then EMPTY)."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _blank_or_not_text(raw: Any, path: str, label: Label) -> Checked | None:
+    """How a check of one typed-in text (date, phone, CCCD) ends early: EMPTY when blank, a type error when
+    it is not a string; None when there is text to check."""
+    if _blank(raw):
+        return EMPTY, []
+    if not isinstance(raw, str):
+        return EMPTY, [_error(path, "type", "type_text", label=label)]
+    return None
+
+
 def _check_number(field: Field, raw: Any, ctx: _Context, path: str, label: Label) -> Checked:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
+    if _blank(raw):
         return EMPTY, []
     if isinstance(raw, str):
         text = raw.strip()
@@ -399,10 +416,8 @@ def _date_bound(bound: str, ctx: _Context) -> date:
 
 
 def _check_date(field: Field, raw: Any, ctx: _Context, path: str, label: Label) -> Checked:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return EMPTY, []
-    if not isinstance(raw, str):
-        return EMPTY, [_error(path, "type", "type_text", label=label)]
+    if (ended := _blank_or_not_text(raw, path, label)) is not None:
+        return ended
     day = _parse_date(raw.strip())
     if day is None:
         return EMPTY, [_error(path, "invalid_date", "invalid_date", label=label)]
@@ -457,10 +472,8 @@ def _check_multichoice(field: Field, raw: Any, ctx: _Context, path: str, label: 
 
 
 def _check_phone(field: Field, raw: Any, ctx: _Context, path: str, label: Label) -> Checked:
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return EMPTY, []
-    if not isinstance(raw, str):
-        return EMPTY, [_error(path, "type", "type_text", label=label)]
+    if (ended := _blank_or_not_text(raw, path, label)) is not None:
+        return ended
     phone = normalize_phone(raw)
     if phone is None:
         return EMPTY, [_error(path, "invalid_phone", "invalid_phone", label=label)]
@@ -469,10 +482,8 @@ def _check_phone(field: Field, raw: Any, ctx: _Context, path: str, label: Label)
 
 def _check_cccd(field: Field, raw: Any, ctx: _Context, path: str, label: Label) -> Checked:
     """The number alone; the comparison with birth date and sex is _cccd_cross_checks."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return EMPTY, []
-    if not isinstance(raw, str):
-        return EMPTY, [_error(path, "type", "type_text", label=label)]
+    if (ended := _blank_or_not_text(raw, path, label)) is not None:
+        return ended
     if len(raw) > 64:
         return EMPTY, [_error(path, "invalid_cccd", "cccd_length", label=label)]
     number = "".join(raw.split())  # "001 0 90 012345" as printed on the card
@@ -535,8 +546,7 @@ def _check_address(field: Field, raw: Any, ctx: _Context, path: str, label: Labe
         return EMPTY, []
     if not isinstance(raw, dict):
         return EMPTY, [_error(path, "type", "type_object", label=label)]
-    errors = [_error(f"{path}.{str(k)[:64]}", "unknown_field", "unknown_field", name=str(k)[:64])
-              for k in raw if k not in ("commune_code", "detail")][:LIMITS["unknown_fields_reported"]]
+    errors = _unknown_fields(raw, ("commune_code", "detail"), path + ".")
     commune_label = {lang: f"{_COMMUNE_LABEL[lang]} ({label[lang]})" for lang in ("vi", "en")}
     detail_label = {lang: f"{_DETAIL_LABEL[lang]} ({label[lang]})" for lang in ("vi", "en")}
     commune, commune_errors = _clean_string(raw.get("commune_code"), path + ".commune_code",
@@ -691,16 +701,23 @@ def _check_field(field: Field, at: str, depth: int) -> list[str]:
 
 
 def _check_lengths(field: Field, ceiling: int, at: str) -> list[str]:
-    problems = []
-    for key in ("min_length", "max_length"):
-        if key in field and not _is_count(field[key]):
-            problems.append(f"{at}: '{key}' must be a whole number ≥ 0")
+    problems = _not_counts(field, ("min_length", "max_length"), at)
     low, high = field.get("min_length", 0), field.get("max_length", ceiling)
     if _is_count(high) and high > ceiling:
         problems.append(f"{at}: 'max_length' {high} is above the limit of {ceiling} for this type")
+    return problems + _min_above_max(low, high, "length", at)
+
+
+def _not_counts(field: Field, keys: tuple[str, str], at: str) -> list[str]:
+    """The bounds of a count (a length, a number of items) that are given and are not whole numbers ≥ 0."""
+    return [f"{at}: '{key}' must be a whole number ≥ 0" for key in keys if key in field and not _is_count(field[key])]
+
+
+def _min_above_max(low: Any, high: Any, what: str, at: str) -> list[str]:
+    """min_<what> above max_<what>, both whole numbers (a bound that is not was reported by _not_counts)."""
     if _is_count(low) and _is_count(high) and low > high:
-        problems.append(f"{at}: 'min_length' is greater than 'max_length'")
-    return problems
+        return [f"{at}: 'min_{what}' is greater than 'max_{what}'"]
+    return []
 
 
 # JavaScript RegExp has no look-behind in older engines, no (?P<name>), no inline
@@ -813,27 +830,31 @@ def _check_options(field: Field, at: str) -> list[str]:
 
 
 def _check_item_counts(field: Field, kind: str, at: str) -> list[str]:
-    problems = []
-    for key in ("min_items", "max_items"):
-        if key in field and not _is_count(field[key]):
-            problems.append(f"{at}: '{key}' must be a whole number ≥ 0")
+    problems = _not_counts(field, ("min_items", "max_items"), at)
     low, high = field.get("min_items", 0), field.get("max_items")
     if kind == "group" and _is_count(high) and high > LIMITS["group_max_items_ceiling"]:
         problems.append(f"{at}: 'max_items' is above the limit of {LIMITS['group_max_items_ceiling']}")
     if kind == "multichoice" and _is_count(low) and isinstance(field.get("options"), list) \
             and low > len(field["options"]):
         problems.append(f"{at}: 'min_items' is more than the number of options")
-    if _is_count(low) and _is_count(high) and low > high:
-        problems.append(f"{at}: 'min_items' is greater than 'max_items'")
-    return problems
+    return problems + _min_above_max(low, high, "items", at)
+
+
+def _given_object(field: Field, key: str, at: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """A key that must hold an object when given (show_if, checks): (its object, []) to check further, or
+    (None, []) when absent, (None, [the problem]) when it is not an object."""
+    if key not in field:
+        return None, []
+    value = field[key]
+    if not isinstance(value, dict):
+        return None, [f"{at}: '{key}' must be an object"]
+    return value, []
 
 
 def _check_show_if(field: Field, siblings: dict[str, Field], at: str) -> list[str]:
-    if "show_if" not in field:
-        return []
-    condition = field["show_if"]
-    if not isinstance(condition, dict):
-        return [f"{at}: 'show_if' must be an object"]
+    condition, problems = _given_object(field, "show_if", at)
+    if condition is None:
+        return problems
     tests = [t for t in CONDITION_TESTS if t in condition]
     problems = [f"{at}: show_if: unknown key '{k}'" for k in condition
                 if k != "field" and k not in CONDITION_TESTS]
@@ -884,11 +905,9 @@ def _check_condition_cycles(siblings: dict[str, Field], where: str) -> list[str]
 
 
 def _check_cccd_checks(field: Field, siblings: dict[str, Field], at: str) -> list[str]:
-    if "checks" not in field:
-        return []
-    checks = field["checks"]
-    if not isinstance(checks, dict):
-        return [f"{at}: 'checks' must be an object"]
+    checks, problems = _given_object(field, "checks", at)
+    if checks is None:
+        return problems
     problems = [f"{at}: checks: unknown key '{k}' (use birth_date, sex)"
                 for k in checks if k not in ("birth_date", "sex")]
     wanted_type = {"birth_date": "date", "sex": "choice"}

@@ -222,8 +222,8 @@ class SmppLink:
             log.warning("SMPP bind to %s:%s failed: %s", self.settings.host, self.settings.port, error)
             try:
                 client.disconnect()
-            except Exception:
-                pass
+            except Exception as closing:  # the bind already failed: the half-open socket is let go either way
+                log.debug("SMPP disconnect after a failed bind raised %r; the client is discarded", closing)
             self.reconnect_at = time.monotonic() + self.reconnect_wait
             self.reconnect_wait = min(60.0, self.reconnect_wait * 2)
             return False
@@ -234,8 +234,8 @@ class SmppLink:
         if self.client is not None:
             try:
                 self.client.disconnect()
-            except Exception:
-                pass
+            except Exception as closing:  # the link is already broken or closing: a new client binds next time
+                log.debug("SMPP disconnect raised %r; the client is discarded and the link rebinds later", closing)
         self.client = None
         self.reconnect_at = time.monotonic() + self.reconnect_wait
         self.reconnect_wait = min(60.0, self.reconnect_wait * 2)
@@ -244,8 +244,8 @@ class SmppLink:
         if self.client is not None:
             try:
                 self.client.unbind()
-            except Exception:
-                pass
+            except Exception as error:  # the gateway ends the session when the socket closes, which _drop does next
+                log.warning("SMPP unbind failed while closing the link: %s; the socket is closed without it", error)
             self._drop()
 
     def _submit(self, request: _Request) -> Submitted:

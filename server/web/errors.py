@@ -123,14 +123,21 @@ async def internal_error_handler(request: Request, error: Exception) -> Response
               request.url.path, exc_info=error, extra={"request_id": rid, "method": request.method,
                                                         "path": request.url.path})
     headers = {"X-Request-ID": rid, "Cache-Control": "no-store"}
-    if _is_api(request):
-        body = ApiError(500, "internal", "Máy chủ gặp lỗi ngoài dự kiến. Vui lòng thử lại sau ít phút; nếu lỗi còn, "
+    internal = ApiError(500, "internal", "Máy chủ gặp lỗi ngoài dự kiến. Vui lòng thử lại sau ít phút; nếu lỗi còn, "
                         "hãy báo mã yêu cầu cho bộ phận một cửa.",
                         "The server met an unexpected error. Please try again in a few minutes; if it persists, "
-                        "report the request id to the one-stop office.").to_json()
-        body["error"]["request_id"] = rid
-        return JSONResponse(body, status_code=500, headers=headers)
-    return _page(request, 500, "server_error_title", "server_error_text", rid, headers)
+                        "report the request id to the one-stop office.")
+    return _failure(request, internal, rid, headers, "server_error_title", "server_error_text")
+
+
+def _failure(request: Request, error: ApiError, rid: str, headers: dict[str, str], title_key: str,
+             text_key: str) -> Response:
+    """A failure on the server's side, with the request id to report: the error JSON under /api, else the page."""
+    if not _is_api(request):
+        return _page(request, error.status, title_key, text_key, rid, headers)
+    body = error.to_json()
+    body["error"]["request_id"] = rid
+    return JSONResponse(body, status_code=error.status, headers=headers)
 
 
 # Its own template environment, so the error pipeline depends on no page module (they depend on it).
@@ -169,11 +176,8 @@ async def database_busy_handler(request: Request, error: Exception) -> Response:
     rid = request_id(request)
     log.warning("database busy request_id=%s method=%s path=%s", rid, request.method, request.url.path)
     headers = {"Retry-After": str(BUSY_RETRY_SECONDS), "X-Request-ID": rid, "Cache-Control": "no-store"}
-    if not _is_api(request):
-        return _page(request, 503, "busy_title", "busy_text", rid, headers)
-    body = ApiError(503, "database_busy", "Máy chủ đang bận ghi dữ liệu khác. Ứng dụng sẽ tự thử lại sau ít giây; "
+    busy = ApiError(503, "database_busy", "Máy chủ đang bận ghi dữ liệu khác. Ứng dụng sẽ tự thử lại sau ít giây; "
                     "dữ liệu trên máy vẫn được giữ.",
                     "The server is busy writing other data. The app will try again in a few seconds; your data "
-                    "is kept on your phone.").to_json()
-    body["error"]["request_id"] = rid
-    return JSONResponse(body, status_code=503, headers=headers)
+                    "is kept on your phone.")
+    return _failure(request, busy, rid, headers, "busy_title", "busy_text")

@@ -40,9 +40,13 @@ def consignment(value: object) -> str | None:
     return value if CONSIGNMENT.match(value) else None
 
 
-def _bad_consignment() -> Rejection:
-    return _no("invalid_consignment", "Số hiệu bưu gửi không hợp lệ (ví dụ EL123456789VN: 4–64 chữ và số).",
-               "Invalid consignment number (for example EL123456789VN: 4 to 64 letters and digits).")
+def _consignment_recorded(args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
+    """The consignment number given with the step, as the change it makes, or why it is refused."""
+    number = consignment(args.get("consignment"))
+    if number is None:
+        return _no("invalid_consignment", "Số hiệu bưu gửi không hợp lệ (ví dụ EL123456789VN: 4–64 chữ và số).",
+                   "Invalid consignment number (for example EL123456789VN: 4 to 64 letters and digits).")
+    return {"postal_consignment": number}
 
 
 def record_postal(record: Record, args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
@@ -50,10 +54,7 @@ def record_postal(record: Record, args: Mapping[str, Any]) -> Rejection | dict[s
     if not (record.data.get("postal_submit") or record.data.get("postal_return")):
         return _no("not_postal", "Công dân không chọn gửi hồ sơ hay nhận kết quả qua bưu chính công ích.",
                    "The citizen chose neither to send the dossier nor to receive the result by post.")
-    number = consignment(args.get("consignment"))
-    if number is None:
-        return _bad_consignment()
-    return {"postal_consignment": number}
+    return _consignment_recorded(args)
 
 
 def returning(record: Record, args: Mapping[str, Any]) -> Rejection | dict[str, Any]:
@@ -66,7 +67,4 @@ def returning(record: Record, args: Mapping[str, Any]) -> Rejection | dict[str, 
     if not record.data.get("postal_return"):
         return _no("not_postal", "Công dân không chọn nhận kết quả qua bưu chính công ích; hãy trả tại bộ phận một cửa.",
                    "The citizen did not ask for the result by post: return it at the desk.")
-    number = consignment(args.get("consignment"))
-    if number is None:
-        return _bad_consignment()
-    return {"postal_consignment": number}
+    return _consignment_recorded(args)
