@@ -24,8 +24,11 @@ from server.db import connection_config
 from server.models import ZaloToken
 from server.notify import zalo, zalo_tokens
 from server.notify.outbox import now_utc
-from tests.conftest import ROOT
+from tests.conftest import OFFICER_PASSWORD, OFFICERS, ROOT, SUITE_RATE_LIMITS, motcua_env, run_motcua, start_server
 from tests.gateways import ZALO_APP_ID, ZALO_APP_SECRET, ZALO_TEMPLATE, ZALO_TOKEN, ZaloApi
+from tests.test_push_delivery import wait_until
+from tests.smpp_server import intl, smpp_gateway  # noqa: F401  (a fixture)
+from tests.test_notice_channels import channels_of, new_citizen, received_dossier
 
 APPS = {"motcua": {"models": ["server.models"], "migrations": "server.migrations", "default_connection": "default"}}
 
@@ -240,3 +243,49 @@ def test_renewal_settings_are_checked():
                                    "ZALO_APP_SECRET": "s"}).notices.zalo
     assert zalo_settings is not None and zalo_settings.renewable and zalo_settings.access_token == ""
     assert zalo_settings.oauth_url == "https://oauth.zaloapp.com/v4/oa/access_token"
+
+
+# -- end to end: the worker of a running server, its notices, SMS behind Zalo ---------------------------------------
+
+@pytest.fixture(scope="module")
+def expired_zalo(tmp_path_factory):
+    """A stand-in of its own whose first access token has already expired (the province's token of yesterday)."""
+    api = ZaloApi(tmp_path_factory.mktemp("zalo-expired")).start()
+    api.mode(expire_initial=1)
+    yield api
+    api.stop()
+
+
+def test_a_worker_falls_to_sms_while_renewal_is_refused_and_uses_zalo_once_it_renews(
+        tmp_path_factory, fresh_database, smpp_gateway, expired_zalo):
+    refresh = "seed-" + uuid.uuid4().hex[:12]  # not yet known to Zalo: renewal is refused (-14014)
+    data_dir = tmp_path_factory.mktemp("zalo-renewal") / "data"
+    env = motcua_env(data_dir, fresh_database(), MOTCUA_RATE_LIMITS=SUITE_RATE_LIMITS, NOTICE_CHANNELS="push,zalo,sms",
+                     NOTICE_RETRY_BASE="0.2", **smpp_gateway.env(), **expired_zalo.env(),
+                     ZALO_REFRESH_TOKEN=refresh, ZALO_APP_SECRET=ZALO_APP_SECRET,
+                     ZALO_OAUTH_URL=expired_zalo.url + "/v4/oa/access_token")
+    run_motcua(["migrate"], env)
+    run_motcua(["seed"], env)
+    run_motcua(["catalog", "import", str(ROOT / "tests" / "data" / "catalog-test.json")], env)
+    officer = OFFICERS["intake"]
+    run_motcua(["user", "add", "--phone", officer.phone, "--name", officer.name, "--role", officer.role,
+                "--unit", officer.unit, "--password", OFFICER_PASSWORD], env)
+    running = start_server(env, cwd=data_dir.parent, data_dir=data_dir)
+    try:
+        citizen, _ = new_citizen(running)
+        received_dossier(running, citizen)
+        wait_until(lambda: [c["status"] for c in channels_of(citizen)][:1] == ["failed"]
+                   and len(channels_of(citizen)) == 2)
+        zalo_row, by_sms = channels_of(citizen)
+        assert "-124" in zalo_row["error"] and by_sms["channel"] == "sms"
+        assert [r["error"] for r in renewals_with(expired_zalo, refresh)] == [-14014]
+
+        expired_zalo.mode(refresh_token=refresh)  # the refresh token is good now: the next notice renews and goes
+        other, phone = new_citizen(running)
+        received_dossier(running, other)
+        wait_until(lambda: [c["status"] for c in channels_of(other)] == ["sent"])
+        assert channels_of(other)[0]["channel"] == "zalo"
+        assert [r["error"] for r in renewals_with(expired_zalo, refresh)] == [-14014, 0]
+        assert [m for m in expired_zalo.messages() if m["phone"] == intl(phone)]
+    finally:
+        running.stop()
