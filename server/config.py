@@ -75,7 +75,7 @@ class SmppSettings:
 @dataclass(frozen=True)
 class ZaloSettings:
     """The province's Zalo Official Account and its approved ZNS template (docs/operations.md "Zalo Official Account")."""
-    access_token: str  # ZALO_ACCESS_TOKEN
+    access_token: str  # ZALO_ACCESS_TOKEN: the first access token (optional once ZALO_REFRESH_TOKEN is given)
     template_id: str  # ZALO_TEMPLATE_ID: the template used for every kind without its own
     templates: dict[str, str] = field(default_factory=dict)  # ZALO_TEMPLATES="result_ready=123,received=456"
     api_url: str = "https://business.openapi.zalo.me"  # ZALO_API_URL
@@ -83,6 +83,16 @@ class ZaloSettings:
     # sign each webhook call. Both empty: the webhook is off and Zalo notices stay "sent".
     app_id: str = ""  # ZALO_APP_ID
     oa_secret_key: str = ""  # ZALO_OA_SECRET_KEY
+    # Renewal (server/notify/zalo_tokens.py): an access token lives about 25 hours, so the app's secret key and a
+    # refresh token let motcua renew it. The refresh token seeds the pair kept in the database (single-use: each
+    # renewal gives the next one). Both empty: the access token is used until it expires, as before.
+    app_secret: str = ""  # ZALO_APP_SECRET
+    refresh_token: str = ""  # ZALO_REFRESH_TOKEN
+    oauth_url: str = "https://oauth.zaloapp.com/v4/oa/access_token"  # ZALO_OAUTH_URL
+
+    @property
+    def renewable(self) -> bool:
+        return bool(self.refresh_token and self.app_id and self.app_secret)
 
 
 @dataclass(frozen=True)
@@ -257,7 +267,8 @@ def _smpp(env: dict[str, str]) -> SmppSettings | None:
 
 def _zalo(env: dict[str, str]) -> ZaloSettings | None:
     token = env.get("ZALO_ACCESS_TOKEN", "").strip()
-    if not token:
+    refresh = env.get("ZALO_REFRESH_TOKEN", "").strip()
+    if not (token or refresh):
         return None
     template = env.get("ZALO_TEMPLATE_ID", "").strip()
     templates: dict[str, str] = {}
@@ -266,17 +277,26 @@ def _zalo(env: dict[str, str]) -> ZaloSettings | None:
         if not kind.strip() or not number.strip():
             raise ConfigError(f"ZALO_TEMPLATES: {part!r} is not kind=template_id, e.g. result_ready=231234")
         templates[kind.strip()] = number.strip()
+    given = "ZALO_ACCESS_TOKEN" if token else "ZALO_REFRESH_TOKEN"
     if not (template or templates):
-        raise ConfigError("ZALO_ACCESS_TOKEN is set: set ZALO_TEMPLATE_ID to the approved ZNS template's id too")
+        raise ConfigError(f"{given} is set: set ZALO_TEMPLATE_ID to the approved ZNS template's id too")
     url = env.get("ZALO_API_URL", "").strip() or "https://business.openapi.zalo.me"
     if urlsplit(url).scheme not in ("http", "https"):
         raise ConfigError("ZALO_API_URL must be an http(s) URL, e.g. https://business.openapi.zalo.me")
+    oauth_url = env.get("ZALO_OAUTH_URL", "").strip() or "https://oauth.zaloapp.com/v4/oa/access_token"
+    if urlsplit(oauth_url).scheme not in ("http", "https"):
+        raise ConfigError("ZALO_OAUTH_URL must be an http(s) URL, e.g. https://oauth.zaloapp.com/v4/oa/access_token")
     app_id, oa_secret = env.get("ZALO_APP_ID", "").strip(), env.get("ZALO_OA_SECRET_KEY", "").strip()
-    if bool(app_id) != bool(oa_secret):
+    app_secret = env.get("ZALO_APP_SECRET", "").strip()
+    if refresh and not (app_id and app_secret):
+        raise ConfigError("ZALO_REFRESH_TOKEN is set: set ZALO_APP_ID and ZALO_APP_SECRET (the app's secret key) too, "
+                          "so the access token can be renewed")
+    if oa_secret and not app_id or app_id and not oa_secret and not refresh:
         raise ConfigError("ZALO_APP_ID and ZALO_OA_SECRET_KEY go together: set both (Zalo's delivery receipts are "
                           "signed with them) or neither")
     return ZaloSettings(access_token=token, template_id=template, templates=templates, api_url=url.rstrip("/"),
-                        app_id=app_id, oa_secret_key=oa_secret)
+                        app_id=app_id, oa_secret_key=oa_secret, app_secret=app_secret, refresh_token=refresh,
+                        oauth_url=oauth_url)
 
 
 def _oidc(env: dict[str, str]) -> OidcSettings | None:

@@ -680,3 +680,20 @@ class ChannelUsage(Model):
 
     class Meta:
         table = "channel_usage"
+
+
+class ZaloToken(Model):
+    """The Zalo Official Account's current token pair, one row (id 1) shared by every instance and worker
+    (server/notify/zalo_tokens.py). Zalo's refresh token is single-use, so the pair lives here and is renewed under
+    the row's lock; `seed` fingerprints the ZALO_REFRESH_TOKEN it was seeded from, so a new one in the settings
+    (the OA authorised again) replaces a dead chain."""
+
+    id = fields.IntField(primary_key=True)
+    access_token = fields.TextField(default="")
+    refresh_token = fields.TextField(default="")
+    expires_at = fields.DatetimeField(null=True)  # UTC; None: not known (a token given by hand), renewed on -124
+    seed = fields.CharField(max_length=64, default="")
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "zalo_tokens"

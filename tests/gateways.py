@@ -21,6 +21,7 @@ SMPP_SCRIPT = ROOT / "tests" / "smpp" / "server.cjs"
 SYSTEM_ID, PASSWORD, SOURCE = "motcua", "smppPw01", "UBNDPHUTHO"  # SMPP caps a password at 8 characters
 ZALO_TOKEN, ZALO_TEMPLATE = "zalo-test-token-0123", "231234"
 ZALO_APP_ID, ZALO_OA_SECRET = "4305820947121546711", "zalo-test-oa-secret-key"  # sign the webhook's receipts
+ZALO_APP_SECRET = "zalo-test-app-secret-key"  # the app's secret key: the `secret_key` header of a token renewal
 
 
 def _free_port() -> int:
@@ -116,7 +117,8 @@ class ZaloApi:
         log = self.workdir / f"zalo-{self.port}.log"
         with open(log, "a") as out:
             self.process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "zalo_server.py"), str(self.port),
-                                             ZALO_TOKEN, ZALO_TEMPLATE, ZALO_APP_ID, ZALO_OA_SECRET], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+                                             ZALO_TOKEN, ZALO_TEMPLATE, ZALO_APP_ID, ZALO_OA_SECRET,
+                                             ZALO_APP_SECRET], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         _wait(self.process, self.url + "/__test/messages", log, "the Zalo stand-in")
         return self
 
@@ -127,6 +129,10 @@ class ZaloApi:
     def env(self, token: str = ZALO_TOKEN) -> dict[str, str]:
         return {"ZALO_ACCESS_TOKEN": token, "ZALO_TEMPLATE_ID": ZALO_TEMPLATE, "ZALO_API_URL": self.url,
                 "ZALO_APP_ID": ZALO_APP_ID, "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET}
+
+    def renewals(self) -> list[dict[str, Any]]:
+        """Each token renewal asked of the stand-in's OAuth endpoint: the refresh token used and the answer's code."""
+        return httpx.get(self.url + "/__test/messages").json()["renewals"]
 
     def receipts(self) -> list[dict[str, Any]]:
         """What the OA's webhook answered to each delivery receipt the stand-in posted."""

@@ -1,5 +1,5 @@
 """A stand-in for Zalo's ZNS API on loopback, run as its own process
-(tests/zalo_server.py PORT TOKEN TEMPLATES [APP_ID OA_SECRET_KEY]).
+(tests/zalo_server.py PORT TOKEN TEMPLATES [APP_ID OA_SECRET_KEY APP_SECRET]).
 
 It checks the documented request of `POST /message/template`: the header `access_token`, a JSON body with `phone`
 (84 and nine digits), `template_id` (one of TEMPLATES, comma-separated), `template_data` (an object of strings) and
@@ -9,6 +9,15 @@ data: {msg_id, sent_time, quota}}`, or a negative code: -124 invalid access toke
 `GET /__test/messages`; `POST /__test/mode?no_zalo=84…,84…&quota=0|1&fail=N&fail_every=M` (`fail`: the next N requests
 get HTTP 500; `fail_every`: every Mth request does, for benchmarks);
 `POST /__test/reset`.
+
+Token renewal, as Zalo's OAuth v4 for Official Accounts: `POST /v4/oa/access_token` needs the header `secret_key`
+(APP_SECRET) and a form body `refresh_token`, `app_id` (APP_ID), `grant_type=refresh_token`; it answers
+`{access_token, refresh_token, expires_in: "<seconds as a string>"}` or `{error: <negative>, error_name, message}`.
+A refresh token is single-use: spent or unknown → -14014 "Invalid refresh token" (the code integrators' clients see
+for it; no official list was at hand). Issued access tokens expire after `expires_in` seconds (90000 unless
+`POST /__test/mode?expires_in=N`), and ZNS then answers -124. `POST /__test/mode?refresh_token=R` makes R a valid
+refresh token; `oauth_delay=S` holds each renewal S seconds (to overlap concurrent ones); `expire_initial=1` makes
+TOKEN itself expired. `GET /__test/messages` lists the renewals under `renewals` (refresh token used, answer code).
 
 Delivery receipts, as Zalo calls the OA's webhook: `POST /__test/mode?webhook=URL` makes every accepted message
 followed by a signed `user_received_message` event posted to URL (header `X-ZEvent-Signature: mac=` + sha256 of
@@ -50,6 +59,13 @@ class State:
         self.next_id = 1
         self.webhook = ""
         self.receipts: list[dict] = []
+        self.refresh_tokens: set[str] = set()  # valid, not yet used
+        self.issued: dict[str, float] = {}  # access token → when it expires (time.time())
+        self.expires_in = 90000
+        self.oauth_delay = 0.0
+        self.initial_expired = False
+        self.renewals: list[dict] = []
+        self.next_token = 1
 
 
 STATE = State()
@@ -57,6 +73,7 @@ TOKEN = sys.argv[2] if len(sys.argv) > 2 else "zalo-test-token"
 TEMPLATES = set((sys.argv[3] if len(sys.argv) > 3 else "100001").split(","))
 APP_ID = sys.argv[4] if len(sys.argv) > 4 else "zalo-test-app"
 OA_SECRET = sys.argv[5] if len(sys.argv) > 5 else "zalo-test-oa-secret"
+APP_SECRET = sys.argv[6] if len(sys.argv) > 6 else "zalo-test-app-secret"
 
 
 def post_receipt(url: str, msg_id: str, phone: str = "", *, tamper: bool = False, age: float = 0) -> dict:
@@ -102,7 +119,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/__test/messages":
             with STATE.lock:
                 return self._answer({"messages": STATE.messages, "refused": STATE.refused,
-                                     "requests": STATE.requests, "failed": STATE.failed, "receipts": STATE.receipts})
+                                     "requests": STATE.requests, "failed": STATE.failed, "receipts": STATE.receipts,
+                                     "renewals": STATE.renewals})
         self._answer({"error": 404}, 404)
 
     def do_POST(self) -> None:
@@ -126,11 +144,21 @@ class Handler(BaseHTTPRequestHandler):
                     STATE.fail_every = int(query["fail_every"])
                 if "webhook" in query:
                     STATE.webhook = query["webhook"]
+                if "refresh_token" in query:
+                    STATE.refresh_tokens.add(query["refresh_token"])
+                if "expires_in" in query:
+                    STATE.expires_in = int(query["expires_in"])
+                if "oauth_delay" in query:
+                    STATE.oauth_delay = float(query["oauth_delay"])
+                if "expire_initial" in query:
+                    STATE.initial_expired = query["expire_initial"] == "1"
             return self._answer({"ok": True})
         if parts.path == "/__test/deliver":
             query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
             return self._answer(post_receipt(query["webhook"], query["msg_id"], tamper=query.get("tamper") == "1",
                                              age=float(query.get("age", "0"))))
+        if parts.path == "/v4/oa/access_token":
+            return self._answer(self._renew(raw))
         if parts.path != "/message/template":
             return self._answer({"error": 404}, 404)
         with STATE.lock:
@@ -148,13 +176,51 @@ class Handler(BaseHTTPRequestHandler):
             threading.Timer(0.3, post_receipt, (webhook, answer["data"]["msg_id"],
                                                 json.loads(raw).get("phone", ""))).start()
 
+    def _renew(self, raw: bytes) -> dict:
+        def refuse(code: int, name: str, used: str = "") -> dict:
+            with STATE.lock:
+                STATE.renewals.append({"refresh_token": used, "error": code})
+            return {"error": code, "error_name": name, "message": name}
+
+        if self.headers.get("secret_key") != APP_SECRET:
+            return refuse(-14003, "Invalid secret key")
+        if not (self.headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            return refuse(-14001, "Content-Type must be application/x-www-form-urlencoded")
+        form = {key: values[-1] for key, values in parse_qs(raw.decode(errors="replace")).items()}
+        if form.get("app_id") != APP_ID:
+            return refuse(-14002, "Invalid app_id")
+        if form.get("grant_type") != "refresh_token":
+            return refuse(-14001, "grant_type must be refresh_token")
+        with STATE.lock:
+            delay = STATE.oauth_delay
+        time.sleep(delay)
+        used = form.get("refresh_token", "")
+        with STATE.lock:
+            if used not in STATE.refresh_tokens:
+                STATE.renewals.append({"refresh_token": used, "error": -14014})
+                return {"error": -14014, "error_name": "Invalid refresh token", "message": "Invalid refresh token"}
+            STATE.refresh_tokens.discard(used)  # single-use
+            number = STATE.next_token
+            STATE.next_token += 1
+            access, refresh = f"zalo-access-{number:04d}", f"zalo-refresh-{number:04d}"
+            STATE.refresh_tokens.add(refresh)
+            STATE.issued[access] = time.time() + STATE.expires_in
+            STATE.renewals.append({"refresh_token": used, "error": 0, "access_token": access, "issued": refresh})
+            return {"access_token": access, "refresh_token": refresh, "expires_in": str(STATE.expires_in)}
+
+    def _token_valid(self, token: str | None) -> bool:
+        with STATE.lock:
+            if token == TOKEN:
+                return not STATE.initial_expired
+            return token in STATE.issued and STATE.issued[token] > time.time()
+
     def _check(self, raw: bytes) -> dict:
         def refuse(code: int, message: str, body: object = None) -> dict:
             with STATE.lock:
                 STATE.refused.append({"error": code, "message": message, "body": body})
             return {"error": code, "message": message}
 
-        if self.headers.get("access_token") != TOKEN:
+        if not self._token_valid(self.headers.get("access_token")):
             return refuse(-124, "Access token is invalid")
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
             return refuse(-100, "Content-Type must be application/json")

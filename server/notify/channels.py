@@ -35,7 +35,7 @@ from tortoise.transactions import in_transaction
 
 from server import config
 from server.models import AdministrativeUnit, ChannelUsage, Dossier, NoticeDelivery, Notification, PushJob, User
-from server.notify import outbox, sms, zalo
+from server.notify import outbox, sms, zalo, zalo_tokens
 from server.notify.outbox import SENDING, now_utc
 from server.vietnamese import normalize_phone
 
@@ -383,7 +383,7 @@ class ChannelWorker:
             code = str(codes[0] or "") if codes else ""
         body = zalo.request_body(self.settings.zalo, phone=row.address, kind=notification.kind,
                                  title=notification.title, body=notification.body, code=code, tracking_id=row.key)
-        sent = await zalo.send(self.client, self.settings.zalo, body)
+        sent = await zalo_tokens.send(self.client, self.settings.zalo, body)  # renews the OA's token when due
         return Outcome(sent.result, sent.message_id, 1, sent.error)
 
     async def _record(self, row: NoticeDelivery, outcome: Outcome) -> tuple[str, str, int, int] | None:

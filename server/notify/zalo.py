@@ -6,7 +6,8 @@
 published list as integrators quote it; verify against the OA's own documentation): -124 the access token is
 invalid or expired, -118 the number has no Zalo account, -115 the OA's ZNS quota is used up, -108 the number is
 malformed. None of these gets better by trying the same message again soon, so each fails this channel and the
-notice falls to the next one; HTTP 429/5xx and network errors are retried with backoff.
+notice falls to the next one (after -124, server/notify/zalo_tokens.py first renews the token and tries once more);
+HTTP 429/5xx and network errors are retried with backoff.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Sent:
     result: str  # SENT | RETRY | FAILED
     message_id: str = ""
     error: str = ""
+    code: int | None = None  # Zalo's error code when it refused the message
 
 
 def zalo_phone(phone: str) -> str:
@@ -46,10 +48,13 @@ def request_body(settings: ZaloSettings, *, phone: str, kind: str, title: str, b
             "tracking_id": tracking_id[:48]}
 
 
-async def send(client: httpx.AsyncClient, settings: ZaloSettings, body: dict[str, object]) -> Sent:
+async def send(client: httpx.AsyncClient, settings: ZaloSettings, body: dict[str, object],
+               access_token: str | None = None) -> Sent:
+    """Send one template message with this access token (the current one from server/notify/zalo_tokens.py)."""
+    token = settings.access_token if access_token is None else access_token
     try:
         response = await client.post(settings.api_url + "/message/template", json=body,
-                                     headers={"access_token": settings.access_token})
+                                     headers={"access_token": token})
     except httpx.HTTPError as error:
         return Sent(RETRY, error=f"Zalo unreachable: {type(error).__name__}: {error}"[:300])
     if response.status_code == 429 or response.status_code >= 500:
@@ -65,4 +70,4 @@ async def send(client: httpx.AsyncClient, settings: ZaloSettings, body: dict[str
         data = answer.get("data") if isinstance(answer.get("data"), dict) else {}
         return Sent(SENT, message_id=str((data or {}).get("msg_id", "")))
     reason = KNOWN_ERRORS.get(code, str(answer.get("message", ""))) if isinstance(code, int) else "malformed answer"
-    return Sent(FAILED, error=f"Zalo error {code}: {reason}"[:300])
+    return Sent(FAILED, error=f"Zalo error {code}: {reason}"[:300], code=code if isinstance(code, int) else None)

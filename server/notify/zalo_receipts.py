@@ -116,7 +116,7 @@ async def record_delivery(event: dict[str, Any], now: datetime) -> str:
 @requires("notice.receipt", csrf="none")
 async def post_zalo_event(request: Request, _: User | None) -> JSONResponse:
     zalo: ZaloSettings | None = request.app.state.settings.notices.zalo
-    if zalo is None or not zalo.app_id:
+    if zalo is None or not (zalo.app_id and zalo.oa_secret_key):
         raise _refuse(404, "not_configured", "Máy chủ chưa bật nhận sự kiện từ Zalo.",
                       "Zalo events are not configured here (set ZALO_APP_ID and ZALO_OA_SECRET_KEY).")
     length = request.headers.get("content-length", "0")
