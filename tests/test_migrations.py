@@ -126,7 +126,7 @@ def test_0013_drops_the_sms_outbox_that_nothing_sent(fresh_database):
     assert asyncio.run(upgrade()) == (1, [])
 
 
-def test_0016_rate_windows_are_unlogged_on_postgresql_and_counting_goes_on(fresh_database):
+def test_0015_rate_windows_are_unlogged_on_postgresql_and_counting_goes_on(fresh_database):
     """The request counts are kept without a WAL flush of their own on PostgreSQL; their rows survive the
     change (an unlogged table loses them only on a crash), and SQLite is left as it was."""
     config = {"connections": {"default": fresh_database()}, "apps": APPS}

@@ -4,7 +4,7 @@ request's count was a second committed write next to the round's). An unlogged t
 which only forgets the current windows' counts: limits start counting again, as they do each window anyway.
 Replicas do not get it, and need not: every instance counts on the primary.
 
-SQLite has no such thing; there it changes nothing. Going back makes the table logged again.
+SQLite has no such thing; there it changes nothing. Going back makes the table logged again. It follows 0014.
 """
 
 from tortoise import migrations
@@ -22,7 +22,7 @@ async def logged(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('motcua', '0013_drop_sms_outbox')]
+    dependencies = [('motcua', '0014_statement_resolution')]
 
     initial = False
 

@@ -2,7 +2,7 @@
 token, its single-use refresh token and when the access token expires, so every instance and worker renews the same
 pair under one lock. A new table only; the row is seeded from ZALO_ACCESS_TOKEN / ZALO_REFRESH_TOKEN at first use.
 
-It follows 0013 (drop sms_outbox) as written on its branch; the chain is put in order when it is merged.
+It follows 0015 (rate-limit windows unlogged).
 """
 
 from tortoise import migrations
@@ -11,7 +11,7 @@ from tortoise import fields
 
 
 class Migration(migrations.Migration):
-    dependencies = [('motcua', '0013_drop_sms_outbox')]
+    dependencies = [('motcua', '0015_rate_windows_unlogged')]
 
     initial = False
 

@@ -2,8 +2,7 @@
 dismissed), who, when, and why. New nullable or defaulted columns on statement_lines only (AddField, with db_default
 for the rows already there): no table is rebuilt.
 
-It follows 0013 (drop sms_outbox). Numbered 0015 because another change took 0014: whichever is merged second
-depends on the other.
+It follows 0013 (drop sms_outbox).
 """
 
 from tortoise import migrations
