@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'zalo_tokens', 'app': 'motcua', 'pk_attr': 'id',
-                     'table_description': "The Zalo Official Account's current token pair (one row)."},
+                     'table_description': "The Zalo Official Account's current token pair, one row (id 1) shared by every instance and worker"},
             bases=['Model'],
         ),
     ]
