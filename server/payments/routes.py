@@ -247,14 +247,24 @@ async def vnpay_return(request: Request, user: User | None) -> RedirectResponse:
     return RedirectResponse(f"/app#/d/{order.dossier_id}" if order else "/app", status_code=303)
 
 
-async def officer_payments_page(request: Request) -> Response:
-    """/officer/payments: the statement import as a form, and the lines left to resolve (the officer's own unit)."""
+async def _reconciling_officer(request: Request) -> Response | tuple[User, AdministrativeUnit]:
+    """The signed-in officer who may reconcile their own unit's payments, with that unit; else the answer to give
+    (sign in first, or 403)."""
     user = await current_user(request)
     if user is None:
         return RedirectResponse("/signin?next=/officer/payments", status_code=303)
     unit = await AdministrativeUnit.get_or_none(id=user.unit_id) if user.unit_id else None
     if unit is None or not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
         return await render(request, "message.html", status=403, title_key="forbidden_title", text_key="forbidden_text")
+    return user, unit
+
+
+async def officer_payments_page(request: Request) -> Response:
+    """/officer/payments: the statement import as a form, and the lines left to resolve (the officer's own unit)."""
+    officer = await _reconciling_officer(request)
+    if isinstance(officer, Response):
+        return officer
+    user, unit = officer
     report, error, status = None, None, 200
     if request.method == "POST":
         async with request.form(max_files=1, max_fields=4) as form:
@@ -280,12 +290,10 @@ async def _payments_page(request: Request, unit: AdministrativeUnit, *, status: 
 async def officer_resolve_page(request: Request) -> Response:
     """POST /officer/payments/lines/{line_id}: the page's form for one line (pay a dossier with it, or dismiss it),
     then the page again with what was done or why not."""
-    user = await current_user(request)
-    if user is None:
-        return RedirectResponse("/signin?next=/officer/payments", status_code=303)
-    unit = await AdministrativeUnit.get_or_none(id=user.unit_id) if user.unit_id else None
-    if unit is None or not access.allowed(user, "payment.reconcile", access.UnitTree(frozenset({str(unit.id)}))):
-        return await render(request, "message.html", status=403, title_key="forbidden_title", text_key="forbidden_text")
+    officer = await _reconciling_officer(request)
+    if isinstance(officer, Response):
+        return officer
+    user, unit = officer
     english = locale_of(request) == "en"
     try:
         async with request.form(max_files=0, max_fields=6, max_part_size=4096) as form:
