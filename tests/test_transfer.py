@@ -29,7 +29,7 @@ def test_a_commune_forwards_to_the_province_both_see_it_and_a_third_unit_sees_no
 
     province_api = officer(server, "province_leader")
     province = Device(province_api)
-    province.sync()
+    province.catch_up()
     data = province.record(dossier_id)["data"]
     assert (data["handling_unit_code"], data["unit_code"], data["status"]) == (PHU_THO, VINH_YEN, 2)
     # The citizen's pages reach the province's devices too, though they were uploaded before the transfer.
@@ -40,14 +40,14 @@ def test_a_commune_forwards_to_the_province_both_see_it_and_a_third_unit_sees_no
     shown = citizen.get(f"/api/dossiers/{dossier_id}").json()
     assert (shown["handling_unit"]["code"], shown["unit"]["code"], shown["received_at"] is not None) == (
         PHU_THO, VINH_YEN, True)
-    commune.sync()
+    commune.catch_up()
     assert commune.record(dossier_id)["data"]["handling_unit_code"] == PHU_THO
-    owner.sync()
+    owner.catch_up()
     assert owner.record(dossier_id)["data"]["handling_unit_code"] == PHU_THO
 
     elsewhere_api = officer(server, "intake_elsewhere")
     elsewhere = Device(elsewhere_api)
-    elsewhere.sync()
+    elsewhere.catch_up()
     assert ("dossier", dossier_id) not in elsewhere.replica
     assert ("attachment", page["attachment"]["id"]) not in elsewhere.replica
     assert elsewhere_api.get(f"/api/dossiers/{dossier_id}").status_code == 404
@@ -69,13 +69,13 @@ def test_the_handling_unit_processes_and_attaches_the_result_the_receiving_unit_
     assert (refused["status"], refused["code"]) == ("rejected", "transferred")
     assert "đã được chuyển cho đơn vị khác" in refused["reason"]["vi"]
     commune_desk = Device(officer(server, "intake"))
-    commune_desk.sync()
+    commune_desk.catch_up()
     correction = commune_desk.sync([edit(commune_desk, dossier_id, full_name="Nguyễn Thị Mai Anh")]).json()
     assert (correction["results"][0]["status"], correction["results"][0]["code"]) == ("rejected", "transferred")
     province_specialist = officer(server, "province_specialist")
     handler = Device(province_specialist)
     assert command(handler, dossier_id, "start")["status"] == "applied"
-    handler.sync()
+    handler.catch_up()
     assert handler.record(dossier_id)["data"]["assigned_to"] == user_id(province_specialist)
     # The result: attached by the handling unit only.
     result = jpeg(seed=41)
