@@ -47,7 +47,7 @@ def test_a_specialist_who_starts_a_dossier_takes_it_and_another_specialist_is_re
     first, second = officer(server, "specialist"), officer(server, "specialist2")
     first_device = Device(first)
     assert command(first_device, dossier_id, "start")["status"] == "applied"
-    first_device.sync()
+    first_device.catch_up()
     assert first_device.record(dossier_id)["data"]["assigned_to"] == user_id(first)
     refused = command(Device(second), dossier_id, "finish")
     assert refused["status"] == "rejected" and refused["code"] == "not_assigned"
@@ -64,7 +64,7 @@ def test_a_leader_reassigns_and_the_old_assignees_offline_edit_and_command_come_
     assert command(leader, dossier_id, "assign", officer_id=user_id(old_api))["status"] == "applied"
     old = Device(old_api)
     assert command(old, dossier_id, "start")["status"] == "applied"
-    old.sync()
+    old.catch_up()
     # The old assignee goes offline and keeps working: a correction of the form and a step, both queued.
     queued = [edit(old, dossier_id, full_name="Nguyễn Thị Mai Hương"),
               old.mutation("command", dossier_id, command="finish", args={})]
@@ -80,7 +80,7 @@ def test_a_leader_reassigns_and_the_old_assignees_offline_edit_and_command_come_
     assert record["assigned_to"] == user_id(new_api)
     # The new assignee can act.
     new = Device(new_api)
-    new.sync()
+    new.catch_up()
     assert new.sync([edit(new, dossier_id, full_name="Nguyễn Thị Mai Hương")]).json()["results"][0]["status"] == "applied"
     assert command(new, dossier_id, "finish")["status"] == "applied"
     timeline = new_api.get(f"/api/dossiers/{dossier_id}/events").json()["items"]

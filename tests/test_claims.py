@@ -163,7 +163,7 @@ def test_a_citizen_claims_a_desk_dossier_with_its_code_and_the_one_time_code(ser
     # Through the one write path: the citizen's phone pulls it, the officer's sees the new version, the
     # processing-control record names the step.
     phone_device = Device(citizen)
-    phone_device.sync()
+    phone_device.catch_up()
     assert phone_device.record(dossier_id)["data"]["owner_id"] is not None
     events = citizen.get(f"/api/dossiers/{dossier_id}/events").json()["items"]
     assert events[-1]["action"] == "claim"

@@ -139,7 +139,7 @@ def test_an_officer_hears_when_a_leader_gives_their_dossier_to_someone_else(serv
     citizen = new_citizen(server)
     dossier_id = file_and_receive(server, citizen)
     leader = Device(officer_api(server, "leader"))
-    leader.sync()
+    leader.catch_up()
     for _, officer_id in specialists:
         result = leader.sync([leader.mutation("command", dossier_id, command="assign",
                                               args={"officer_id": officer_id})]).json()["results"][0]
@@ -184,7 +184,7 @@ def test_due_soon_reminds_the_units_officers_once_then_apology_and_result_reach_
     assert len([n for n in leader_api.get("/api/notices?limit=200").json()["items"] if n["dossier_id"] == dossier_id]) == 1
 
     leader = Device(leader_api)
-    leader.sync()
+    leader.catch_up()
     new_due = due + timedelta(days=5)
     for name, args in (("start", {}), ("apologise", {"new_due_at": new_due.isoformat(), "reason": "Chờ xác minh"}),
                        ("finish", {})):

@@ -76,7 +76,7 @@ def test_a_stated_fee_is_fixed_at_reception_with_the_code_shown(officers, accoun
     code = block_code(phone)
     result = field_create(phone, dossier_id, code, fee_amount_vnd=FEE, payment_note=transfer_note(code))
     assert result["status"] == "applied", result
-    phone.sync()
+    phone.catch_up()
     record = phone.record(dossier_id)["data"]
     assert (record["status"], record["code"], record["fee_amount_vnd"]) == (2, code, FEE)
     assert record["payment_qr"] == qr_for(transfer_note(code))  # what the citizen scanned
@@ -129,7 +129,7 @@ def test_a_provisional_note_pays_after_the_final_code_replaced_it(officers, acco
     assert field_create(phone, dossier_id, tam, fee_amount_vnd=FEE, payment_note=note)["status"] == "applied"
     before = dossier(officers["intake"], dossier_id)
     assert before["code"] != tam and not before["code"].startswith("TAM")
-    phone.sync()
+    phone.catch_up()
     record = phone.record(dossier_id)["data"]
     assert record["payment_qr"] == qr_for(note) and note_of(record["payment_qr"]) == note
 
@@ -139,7 +139,7 @@ def test_a_provisional_note_pays_after_the_final_code_replaced_it(officers, acco
     answer = post_statement(officers["intake"], data).json()
     assert answer["outcomes"] == {"paid": 1, "partial": 0, "overpaid": 0, "duplicate": 1, "unmatched": 0,
                                   "refused": 0}, answer
-    phone.sync()
+    phone.catch_up()
     paid = phone.record(dossier_id)["data"]
     # Paid with the status kept: the dossier was received, the fee fixed then; the appointment did not move.
     assert (paid["status"], paid["payment_channel"]) == (2, "transfer") and paid["paid_at"]
@@ -149,7 +149,7 @@ def test_a_provisional_note_pays_after_the_final_code_replaced_it(officers, acco
     version = phone.record(dossier_id)["version"]
     again = post_statement(officers["intake"], data).json()
     assert (again["already_imported"], again["outcomes"]["paid"]) == (2, 0)
-    phone.sync()
+    phone.catch_up()
     assert phone.record(dossier_id)["version"] == version
     nothing = command(officers["intake"], dossier_id, "payment_done")
     assert (nothing["status"], nothing["code"]) == ("rejected", "nothing_to_pay")
@@ -176,11 +176,11 @@ def test_paying_at_the_desk_during_a_supplement_does_not_restart_the_clock(offic
     assert field_create(phone, dossier_id, code, fee_amount_vnd=FEE,
                         payment_note=transfer_note(code))["status"] == "applied"
     assert command(officers["intake"], dossier_id, "request_supplement", reason="Thiếu bản sao")["status"] == "applied"
-    phone.sync()
+    phone.catch_up()
     waiting = phone.record(dossier_id)["data"]
     assert waiting["clock_paused_at"]
     assert command(officers["intake"], dossier_id, "payment_done", reference="BL-7")["status"] == "applied"
-    phone.sync()
+    phone.catch_up()
     paid = phone.record(dossier_id)["data"]
     assert (paid["status"], paid["substatus"], paid["payment_channel"]) == (5, "requested", "cash")
     assert (paid["clock_paused_at"], paid["due_at"]) == (waiting["clock_paused_at"], waiting["due_at"])

@@ -40,7 +40,7 @@ def awaiting_payment(server, officers) -> tuple[Device, str]:
     assert command(officers["intake"], dossier_id, "receive")["status"] == "applied"
     assert command(officers["leader"], dossier_id, "start")["status"] == "applied"
     assert command(officers["leader"], dossier_id, "request_payment", reason="Nộp lệ phí")["status"] == "applied"
-    phone.sync()
+    phone.catch_up()
     return phone, dossier_id
 
 
@@ -152,7 +152,7 @@ def test_statement_import_matches_and_lists_the_rest(server, officers, account):
     assert response.json() == {"lines": 5, "already_imported": 0, "outcomes": {
         "paid": 1, "partial": 1, "overpaid": 1, "duplicate": 1, "unmatched": 1, "refused": 0}}
 
-    paid_phone.sync()
+    paid_phone.catch_up()
     record = paid_phone.record(paid)["data"]
     assert (record["status"], record["payment_channel"]) == (4, "transfer")
     assert record["payment_reference"].startswith("FT") and "clock_paused_at" not in record
@@ -168,7 +168,7 @@ def test_statement_import_matches_and_lists_the_rest(server, officers, account):
     version = paid_phone.record(paid)["version"]
     again = post_statement(officers["intake"], data).json()
     assert again == {"lines": 5, "already_imported": 5, "outcomes": {name: 0 for name in again["outcomes"]}}
-    paid_phone.sync()
+    paid_phone.catch_up()
     assert paid_phone.record(paid)["version"] == version
     assert len(officers["leader"].api.get(f"/api/units/{VINH_YEN}/payments").json()["items"]) == len(waiting)
 

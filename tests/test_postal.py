@@ -18,7 +18,7 @@ def postal_dossier(server, **choices) -> tuple[Device, str]:
     changes = {**create_changes(**VALID_FORM), "postal_return": {"value": True}}
     assert owner.sync([owner.mutation("create", dossier_id, changes=changes)]).json()["results"][0]["status"] == "applied"
     assert command(owner, dossier_id, "submit", **choices)["status"] == "applied"
-    owner.sync()
+    owner.catch_up()
     return owner, dossier_id
 
 
@@ -31,7 +31,7 @@ def test_the_citizens_postal_choices_travel_with_the_dossier_and_the_desk_record
     assert (bad["status"], bad["code"]) == ("rejected", "invalid_consignment")
     assert "EL123456789VN" in bad["reason"]["vi"]
     assert command(desk, dossier_id, "record_postal", consignment=" el123456789vn ")["status"] == "applied"
-    owner.sync()
+    owner.catch_up()
     data = owner.record(dossier_id)["data"]
     assert (data["postal_consignment"], data["status"]) == ("EL123456789VN", 1)
     events = owner.api.get(f"/api/dossiers/{dossier_id}/events").json()["items"]
@@ -55,7 +55,7 @@ def test_the_result_goes_back_by_post_with_its_consignment_number(server):
     missing = command(desk, dossier_id, "return", by_post=True)
     assert (missing["status"], missing["code"]) == ("rejected", "invalid_consignment")
     assert command(desk, dossier_id, "return", by_post=True, consignment="RR987654321VN")["status"] == "applied"
-    owner.sync()
+    owner.catch_up()
     data = owner.record(dossier_id)["data"]
     assert (data["status"], data["postal_consignment"]) == (10, "RR987654321VN")
     assert "returned_at" in data

@@ -49,7 +49,7 @@ def supplement_requested(server, desk: Device, specialist: Device) -> tuple[Api,
     assert command(desk, dossier_id, "receive")["status"] == "applied"
     assert command(specialist, dossier_id, "start")["status"] == "applied"
     assert command(specialist, dossier_id, "request_supplement", reason=REASON)["status"] == "applied"
-    phone.sync()
+    phone.catch_up()
     return citizen, phone, dossier_id
 
 

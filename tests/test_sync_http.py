@@ -167,7 +167,7 @@ def test_submitting_validates_the_whole_form_and_then_the_citizen_cannot_edit(se
     assert "bổ sung" in late["reason"]["vi"]
     # The unit's officer now receives it; an officer of another unit does not.
     here, elsewhere = Device(officer_api(server, "intake")), Device(officer_api(server, "intake_elsewhere"))
-    here.sync(), elsewhere.sync()
+    here.catch_up(), elsewhere.catch_up()
     assert here.record(dossier_id)["data"]["form.full_name"] == "Phạm Thị Hà"
     assert ("dossier", dossier_id) not in elsewhere.replica
     # And only an officer may receive it.
