@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.catalog.forms import FieldError, check_form_definition, validate
+from server.catalog.forms import FIELD_TYPES, FieldError, check_form_definition, validate
 
 TODAY = date(2025, 3, 5)
 
@@ -689,6 +689,40 @@ def test_a_definition_that_is_not_an_object():
     assert check_form_definition([]) != []
     assert check_form_definition({"fields": "x"}) != []
     assert check_form_definition({"fields": [], "title": "x"}) == ["form: unknown key 'title'"]
+
+
+
+# Any JSON at all, shaped enough like a definition that every check is reached: names and references drawn
+# from a few sibling names, options and conditions with any value inside.
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4) | st.sampled_from(["a", "b", "today"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["name", "type", "label", "fields", "options", "value", "field", "equals", "in", "vi", "sex"]),
+        inner, max_size=4),
+    max_leaves=10)
+_SIBLING = st.sampled_from(["a", "b"]) | _ANY_JSON
+
+
+def _definition_fields(children: st.SearchStrategy) -> st.SearchStrategy:
+    field = st.fixed_dictionaries(
+        {"name": _SIBLING, "type": st.sampled_from(sorted(FIELD_TYPES)) | _ANY_JSON},
+        optional={"label": _ANY_JSON, "min": _ANY_JSON, "max": _ANY_JSON, "max_length": _ANY_JSON,
+                  "min_items": _ANY_JSON, "pattern": _ANY_JSON, "required": _ANY_JSON, "fields": children,
+                  "options": _ANY_JSON | st.lists(_ANY_JSON | st.fixed_dictionaries({"value": _ANY_JSON}), max_size=3),
+                  "show_if": _ANY_JSON | st.fixed_dictionaries({"field": _SIBLING}, optional={"equals": _ANY_JSON,
+                                                                                              "in": _ANY_JSON}),
+                  "checks": _ANY_JSON | st.fixed_dictionaries({}, optional={"birth_date": _SIBLING, "sex": _SIBLING})})
+    return st.lists(field, max_size=3)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(_ANY_JSON, st.fixed_dictionaries({"fields": st.recursive(_definition_fields(_ANY_JSON),
+                                                                           _definition_fields, max_leaves=4)})))
+def test_any_definition_gets_a_list_of_problems_never_an_exception(definition):
+    """An admin's catalog file is input like any other: lists or objects where a name, a type, a reference or
+    an option's value belongs are reported as problems (they once raised TypeError: unhashable type)."""
+    found = check_form_definition(definition)
+    assert isinstance(found, list) and all(isinstance(problem, str) for problem in found)
 
 
 # -- robustness -------------------------------------------------------------------------

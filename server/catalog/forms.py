@@ -671,7 +671,7 @@ def _text_pair_problem(value: Any, key: str, at: str, required: bool) -> list[st
 
 def _check_field(field: Field, at: str, depth: int) -> list[str]:
     kind = field.get("type")
-    if kind not in FIELD_TYPES:
+    if not isinstance(kind, str) or kind not in FIELD_TYPES:
         return [f"{at}: unknown type {kind!r}; known types: {', '.join(FIELD_TYPES)}"]
     problems = [f"{at}: key '{k}' does not apply to type '{kind}'"
                 for k in field if k not in COMMON_KEYS | FIELD_TYPES[kind]]
@@ -863,8 +863,8 @@ def _check_show_if(field: Field, siblings: dict[str, Field], at: str) -> list[st
     ref = condition.get("field")
     if ref == field.get("name"):
         return problems + [f"{at}: show_if refers to the field itself"]
-    if ref not in siblings:
-        return problems + [f"{at}: show_if refers to '{ref}', which is not a field at this level"]
+    if not isinstance(ref, str) or ref not in siblings:
+        return problems + [f"{at}: show_if refers to {ref!r}, which is not a field at this level"]
     scalar = (str, int, float)
     if "equals" in condition and (not isinstance(condition["equals"], scalar)
                                   or isinstance(condition["equals"], bool)):
@@ -875,12 +875,17 @@ def _check_show_if(field: Field, siblings: dict[str, Field], at: str) -> list[st
         problems.append(f"{at}: show_if 'not_empty' must be true or false")
     target = siblings[ref]
     if target.get("type") in ("choice", "multichoice") and isinstance(target.get("options"), list):
-        known = {o.get("value") for o in target["options"] if isinstance(o, dict)}
+        known = _declared_values(target["options"])
         wanted = [condition["equals"]] if "equals" in condition else condition.get("in", [])
         for value in wanted if isinstance(wanted, list) else []:
             if isinstance(value, (str, int, float)) and value not in known:
                 problems.append(f"{at}: show_if tests '{ref}' for {value!r}, which is not one of its options")
     return problems
+
+
+def _declared_values(options: list[Any]) -> set[str]:
+    """The string values of a definition's options; anything else was reported by _check_options."""
+    return {o["value"] for o in options if isinstance(o, dict) and isinstance(o.get("value"), str)}
 
 
 def _check_condition_cycles(siblings: dict[str, Field], where: str) -> list[str]:
@@ -891,7 +896,7 @@ def _check_condition_cycles(siblings: dict[str, Field], where: str) -> list[str]
         current = siblings[start]
         while isinstance(current.get("show_if"), dict):
             ref = current["show_if"].get("field")
-            if ref not in siblings or ref == current.get("name"):
+            if not isinstance(ref, str) or ref not in siblings or ref == current.get("name"):
                 break
             if ref == start:
                 problems.append(f"{where}fields ({start}): show_if conditions form a cycle: "
@@ -921,7 +926,8 @@ def _check_cccd_checks(field: Field, siblings: dict[str, Field], at: str) -> lis
             problems.append(f"{at}: checks.{key} must refer to a '{kind}' field, "
                             f"'{checks[key]}' is '{target.get('type')}'")
         elif key == "sex":
-            values = {o.get("value") for o in target.get("options", []) if isinstance(o, dict)}
+            options = target.get("options")
+            values = _declared_values(options) if isinstance(options, list) else set()
             if values != {"male", "female"}:
                 problems.append(f"{at}: checks.sex must refer to a choice with the options "
                                 f"'male' and 'female', '{checks[key]}' has {sorted(map(str, values))}")
