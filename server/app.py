@@ -34,6 +34,7 @@ from server.config import Settings
 from server.web.errors import (ApiError, api_error_handler, database_busy_errors, database_busy_handler,
                                database_unavailable_errors, database_unavailable_handler, internal_error_handler,
                                setup_logging, value_does_not_fit_handler)
+from server.web.admission import Admission
 from server.web.health import healthz
 from server.notify.push.worker import InProcessWorker
 from server.web.requests import BodySizeLimit, RefuseMalformedURLs
@@ -117,5 +118,6 @@ def create_app(settings: Settings, *, require_current_schema: bool = True) -> St
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.sync_admission = Admission(settings.sync_concurrency)  # server/web/admission.py
     app.state.storage = make_storage(settings.storage, secret_key=settings.secret_key)
     return app

@@ -123,6 +123,7 @@ class Settings:
     rate_limits: dict[str, dict[str, Rule]] | None = field(default=None, compare=False)  # MOTCUA_RATE_LIMITS, parsed; None: the defaults
     working_hours: tuple[tuple[time, time], ...] = ()  # MOTCUA_WORKING_HOURS, parsed; () is the default 07:00-11:30,13:30-17:00
     deadline_cutoff: time | None = None  # MOTCUA_DEADLINE_CUTOFF
+    sync_concurrency: int = 16  # MOTCUA_SYNC_CONCURRENCY: sync rounds in progress at once per process; 0: no limit
     oidc: OidcSettings | None = None  # OIDC_ISSUER and friends; None: no identity provider (the embedded default)
     vnpay: VnpaySettings | None = None  # VNPAY_URL and friends; None: no payment gateway (transfer and cash only)
     notices: NoticeSettings = field(default_factory=NoticeSettings)  # NOTICE_*, SMPP_*, ZALO_*: push only by default
@@ -186,6 +187,9 @@ def tunables(env: dict[str, str]) -> dict[str, Any]:
     except RateLimitSettingError as error:
         raise ConfigError(str(error)) from None
     pwa_dir = env.get("MOTCUA_PWA_DIR")
+    concurrency_text = env.get("MOTCUA_SYNC_CONCURRENCY", "").strip()
+    if concurrency_text and not (concurrency_text.isascii() and concurrency_text.isdigit()):
+        raise ConfigError(f"MOTCUA_SYNC_CONCURRENCY must be a whole number (0: no limit), not {concurrency_text!r}")
     return {
         "push_worker": "external" if env.get("MOTCUA_PUSH_WORKER", "").strip().lower() == "external" else "inprocess",
         "push_insecure_endpoints": env.get("MOTCUA_PUSH_INSECURE_ENDPOINTS") == "1",
@@ -193,6 +197,7 @@ def tunables(env: dict[str, str]) -> dict[str, Any]:
         "rate_limits": limits,
         "working_hours": hours,
         "deadline_cutoff": cutoff,
+        "sync_concurrency": int(concurrency_text) if concurrency_text else Settings.sync_concurrency,
         "oidc": _oidc(env),
         "vnpay": _vnpay(env),
         "notices": _notices(env),

@@ -70,18 +70,22 @@ def test_behaviour_settings_are_read_with_the_rest(tmp_path):
     default = settings_from(tmp_path)
     assert default.push_worker == "inprocess" and not default.push_insecure_endpoints and default.pwa_dir is None
     assert default.rate_limits == DEFAULT_LIMITS and default.deadline_cutoff is None
+    assert default.sync_concurrency == 16
     tuned = settings_from(tmp_path, MOTCUA_PUSH_WORKER="External", MOTCUA_PUSH_INSECURE_ENDPOINTS="1",
                           MOTCUA_PWA_DIR=str(tmp_path / "release"), MOTCUA_RATE_LIMITS="sync.device=3/60",
-                          MOTCUA_WORKING_HOURS="08:00-12:00", MOTCUA_DEADLINE_CUTOFF="15:00")
+                          MOTCUA_WORKING_HOURS="08:00-12:00", MOTCUA_DEADLINE_CUTOFF="15:00",
+                          MOTCUA_SYNC_CONCURRENCY="4")
     assert tuned.push_worker == "external" and tuned.push_insecure_endpoints
     assert tuned.pwa_dir == (tmp_path / "release").resolve()
     assert tuned.rate_limits["sync"]["device"] == Rule(3, 60)
     assert tuned.working_hours == ((time(8), time(12)),) and tuned.deadline_cutoff == time(15)
+    assert tuned.sync_concurrency == 4 and settings_from(tmp_path, MOTCUA_SYNC_CONCURRENCY="0").sync_concurrency == 0
     assert settings_from(tmp_path, MOTCUA_RATE_LIMITS="off").rate_limits == {}
 
 
 @pytest.mark.parametrize("name, value", [("MOTCUA_WORKING_HOURS", "9-5"), ("MOTCUA_DEADLINE_CUTOFF", "late"),
-                                         ("MOTCUA_RATE_LIMITS", "sync=lots")])
+                                         ("MOTCUA_RATE_LIMITS", "sync=lots"), ("MOTCUA_SYNC_CONCURRENCY", "-1"),
+                                         ("MOTCUA_SYNC_CONCURRENCY", "²"), ("MOTCUA_SYNC_CONCURRENCY", "many")])
 def test_malformed_behaviour_setting_is_a_config_error(tmp_path, name, value):
     with pytest.raises(ConfigError, match=name):
         settings_from(tmp_path, **{name: value})

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from server.accounts.access import actor_for
 from server.web import rate_limits
 from server.dossiers.routes import commune_codes
+from server.web.admission import Admission
 from server.web.errors import ApiError
 from server.web.requests import inflate, parse_json
 from server.models import User
@@ -46,13 +47,16 @@ async def post_sync(request: Request, user: User) -> Response:
         raise ApiError(415, "unsupported_media_type", "Dữ liệu gửi lên không đúng định dạng; hãy cập nhật ứng dụng.",
                        "Send the sync request as JSON (application/json).")
     raw = inflate(await request.body(), request.headers.get("content-encoding", "identity"), MAX_REQUEST_BYTES)
+    admission: Admission = request.app.state.sync_admission
     try:
         check_request_size(len(raw))
         body = parse_json(raw)
         device_id = body.get("device_id") if isinstance(body, dict) else None  # checked by sync_round
-        await rate_limits.check(request, "sync", account=user.id, device=device_id if isinstance(device_id, str) else None)
-        policy = DossierPolicy(await commune_codes(request), device_id if isinstance(device_id, str) else None)
-        payload = await sync_round(TortoiseStore(), policy, actor_for(user), body, body_bytes=len(raw))
+        async with admission.admitted():  # the body has arrived; the answer is written after
+            await rate_limits.check(request, "sync", account=user.id,
+                                    device=device_id if isinstance(device_id, str) else None)
+            policy = DossierPolicy(await commune_codes(request), device_id if isinstance(device_id, str) else None)
+            payload = await sync_round(TortoiseStore(), policy, actor_for(user), body, body_bytes=len(raw))
     except SyncRequestError as error:
         return _error(error.body(), error.http_status, request)
     return _compressed(payload, request.headers.get("accept-encoding", ""))
