@@ -40,6 +40,7 @@ from bench.sync.run import (  # noqa: E402
     serve,
     stop,
     twenty_fields,
+    use_uvloop,
 )
 
 PEER = Path(__file__).resolve().parent / "peer"
@@ -274,7 +275,7 @@ async def compare(motcua_url: str, motcua_pid: int, pouch_port: int, pouch_pid: 
                 runs.append(run)
                 print(json.dumps(run), flush=True)
     finally:
-        await asyncio.gather(*(phone.client.aclose() for phone in phones))
+        await asyncio.gather(*(phone.close() for phone in phones))
         await proxy.close()
     return summarise(runs)
 
@@ -321,6 +322,7 @@ def main() -> None:
                         or "postgres://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--proxy", help=argparse.SUPPRESS)  # internal: run the counting proxy to these ports
     args = parser.parse_args()
+    use_uvloop()
     if args.proxy:
         asyncio.run(proxy_main([int(p) for p in args.proxy.split(",")]))
         return

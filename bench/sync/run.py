@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import brotli
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +90,15 @@ def prepare(kind: str, workdir: Path, pg_admin_url: str) -> Instance:
     return instance
 
 
-def serve(instance: Instance, profile_to: Path | None = None, profiler: str = "cprofile") -> None:
+def serve(instance: Instance, profile_to: Path | None = None, profiler: str = "cprofile",
+          workers: int | None = None, rate_limits: str | None = None) -> None:
     port = free_port()
     command = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     env = instance.env
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    if rate_limits is not None:
+        env = {**env, "MOTCUA_RATE_LIMITS": rate_limits}
     if profile_to is not None:
         # A profiler sees one process: one worker. A profiled server is slower, and the phones' retries then
         # trip the per-device sync limits, which would end the run early: limits off.
@@ -231,6 +237,64 @@ def wire_bytes(response: httpx.Response) -> dict[str, int]:
     return sizes
 
 
+class LeanConnection:
+    """One keep-alive HTTP/1.1 connection over asyncio streams, for the phones' rounds in the load phases.
+
+    The phones share the machine's cores with the server and PostgreSQL: httpx costs about a millisecond of
+    CPU per request, which a phone on its own hardware would not take from the server. This sends the same
+    request line, headers and body as httpx (the cookies of the phone's httpx client) and reads the answer
+    by its Content-Length (every answer of the server has one)."""
+
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.head = "".join(f"{name}: {value}\r\n" for name, value in
+                            {"Host": parts.netloc, "Accept": "*/*", "Accept-Encoding": "br, gzip", **headers}.items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """(status, body decoded from its Content-Encoding); resends once on a connection the server closed."""
+        extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        request = f"POST {path} HTTP/1.1\r\n{self.head}{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        for attempt in range(3):
+            try:
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+                assert self.reader is not None
+                self.writer.write(request)
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("closed by the server")
+                answer: dict[str, str] = {}
+                while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    answer[name.strip().lower()] = value.strip()
+                content = await self.reader.readexactly(int(answer.get("content-length", "0")))
+                if answer.get("connection", "").lower() == "close":
+                    await self.close()
+                encoding = answer.get("content-encoding")
+                if encoding == "br":
+                    content = brotli.decompress(content)
+                elif encoding == "gzip":
+                    content = gzip.decompress(content)
+                return int(status_line.split()[1]), content
+            except (ConnectionError, asyncio.IncompleteReadError):
+                # The server closed an idle keep-alive connection as we reused it (uvicorn: 5 s). Resending the
+                # same body is what a phone does and is harmless (docs/sync.md R1).
+                await self.close()
+                self.reconnects += 1
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
 @dataclass
 class Phone:
     client: httpx.AsyncClient
@@ -242,6 +306,7 @@ class Phone:
     made: int = 0
     number: str = ""
     resent: int = 0
+    lean: LeanConnection | None = None
 
     @classmethod
     async def register(cls, url: str, headers: dict[str, str] | None = None, number: str | None = None) -> "Phone":
@@ -278,9 +343,19 @@ class Phone:
         return self.mutation(entity="dossier", entity_id=dossier_id, op="update", base_version=record["version"],
                              changes={f"form.{name}": {"base": record["data"].get(f"form.{name}"), "value": value}})
 
-    async def round(self, mutations: list[dict[str, Any]], limit: int = 200) -> tuple[httpx.Response, dict]:
+    async def round(self, mutations: list[dict[str, Any]], limit: int = 200,
+                    lean: bool = False) -> tuple[httpx.Response | None, dict]:
+        """One sync round; with `lean`, over a LeanConnection (the load phases), else through httpx, whose
+        request and response objects give the bytes on the wire."""
         body, headers = phone_body({"device_id": self.device_id, "cursor": self.cursor, "limit": limit,
                                     "own": "version", "mutations": mutations})
+        if lean:
+            if self.lean is None:
+                cookies = "; ".join(f"{name}={value}" for name, value in self.client.cookies.items())
+                self.lean = LeanConnection(str(self.client.base_url), {"Cookie": cookies})
+            status, content = await self.lean.post("/api/sync", body, {**headers, "X-CSRF-Token": self.csrf})
+            assert status == 200, content
+            return None, self._take(json.loads(content), mutations)
         for attempt in range(3):
             try:
                 response = await self.client.post("/api/sync", content=body,
@@ -293,7 +368,10 @@ class Phone:
                 if attempt == 2:
                     raise
         assert response.status_code == 200, response.text
-        answer = response.json()
+        return response, self._take(response.json(), mutations)
+
+    def _take(self, answer: dict, mutations: list[dict[str, Any]]) -> dict:
+        """Check the results and bring the replica and the cursor up to date, as the app does."""
         for result in answer["results"]:
             assert result["status"] in ("applied", "merged"), result
         sent = {m["mutation_id"]: m for m in mutations}
@@ -307,7 +385,12 @@ class Phone:
             else:
                 self.replica[change["id"]] = {"version": change["version"], "data": change["data"]}
         self.cursor = answer["cursor"]
-        return response, answer
+        return answer
+
+    async def close(self) -> None:
+        if self.lean is not None:
+            await self.lean.close()
+        await self.client.aclose()
 
 
 # -- the load ---------------------------------------------------------------------------------------------
@@ -329,7 +412,7 @@ async def closed_loop(phones: list[Phone], seconds: float, make, meter: CpuMeter
         while time.monotonic() < stop_at:
             mutations = make(phone)
             started = time.perf_counter()
-            _, answer = await phone.round(mutations)
+            _, answer = await phone.round(mutations, lean=True)
             latencies.append((time.perf_counter() - started) * 1000)
             applied += len(answer["results"])
 
@@ -339,7 +422,8 @@ async def closed_loop(phones: list[Phone], seconds: float, make, meter: CpuMeter
     figures: dict[str, Any] = {
         "rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
         "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 0.99), 1)}
+        "p50_ms": round(statistics.median(latencies), 1), "p90_ms": round(percentile(latencies, 0.9), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1)}
     if meter is not None:
         spent = meter.stop()
         # CPU milliseconds per round, by part, and the rate the machine's cores would allow if every part ran
@@ -377,7 +461,7 @@ async def load(url: str, devices: int, seconds: float, creates_only: bool = Fals
 
         editing = await closed_loop(phones, seconds, edits, meter)
     finally:
-        await asyncio.gather(*(phone.client.aclose() for phone in phones))
+        await asyncio.gather(*(phone.close() for phone in phones))
     return {"devices": devices, "new_dossiers": creating, "edits": editing}
 
 
@@ -418,7 +502,7 @@ def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None,
             creates_only: bool = False) -> dict[str, Any]:
     instance = prepare(kind, workdir, args.pg_admin_url)
     try:
-        serve(instance, profile_to, args.profiler)
+        serve(instance, profile_to, args.profiler, args.workers, args.rate_limits)
         try:
             sampler = None
             if profile_to is not None and args.profiler == "py-spy":
@@ -496,6 +580,13 @@ def summarise_profile(path: Path, top: int = 25) -> str:
     return out.getvalue()
 
 
+def use_uvloop() -> None:
+    """The phones' event loop is uvloop's, as the server's is: less of the shared cores spent on the load."""
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -509,13 +600,18 @@ def main() -> None:
                         help="only the profiled PostgreSQL run (new dossiers), no measured runs")
     parser.add_argument("--profiler", choices=("cprofile", "py-spy"), default="py-spy")
     parser.add_argument("--profile-raw", type=Path, help="also keep the profiler's own output here")
+    parser.add_argument("--workers", type=int, help="server worker processes (default: motcua serve's own)")
+    parser.add_argument("--rate-limits", help="MOTCUA_RATE_LIMITS for the server, e.g. off (default: its own)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the figures")
     args = parser.parse_args()
+    use_uvloop()
     if args.profile_only:
         with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
             profile(args, Path(tmp))
         return
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                              "seconds_per_phase": args.seconds}
+                              "seconds_per_phase": args.seconds, "workers": args.workers,
+                              "rate_limits": args.rate_limits}
     with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
         for kind in args.databases.split(","):
             started = time.monotonic()
@@ -538,9 +634,9 @@ def main() -> None:
                       one_field_edit_bytes=wire_figures["one_field_edit"]["total"],
                       new_dossier_bytes=wire_figures["new_dossier"]["total"],
                       pull_100_bytes=wire_figures["pull_100"]["total"])
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-        print(f"wrote {RESULTS.relative_to(ROOT)}", flush=True)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        print(f"wrote {args.output}", flush=True)
         if args.profile:
             profile(args, Path(tmp))
 
