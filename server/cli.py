@@ -192,8 +192,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                    date_header=False)
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
-    else:  # each process builds its app from the same environment
-        uvicorn.run("server.cli:app_factory", factory=True, workers=workers, **options)
+    else:  # each process builds its app from the same environment, on a listening socket of its own
+        from server.workers import serve_workers
+
+        serve_workers(workers, options)
     return 0
 
 
