@@ -242,14 +242,13 @@ class LeanConnection:
 
     The phones share the machine's cores with the server and PostgreSQL: httpx costs about a millisecond of
     CPU per request, which a phone on its own hardware would not take from the server. This sends the same
-    request line, headers and body as httpx (the cookies of the phone's httpx client) and reads the answer
-    by its Content-Length (every answer of the server has one)."""
+    request line, headers and body as the phone's httpx client (its headers and cookies) and reads the answer by
+    its Content-Length (every answer of the server has one)."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.head = "".join(f"{name}: {value}\r\n" for name, value in
-                            {"Host": parts.netloc, "Accept": "*/*", "Accept-Encoding": "br, gzip", **headers}.items())
+        self.head = "".join(f"{name}: {value}\r\n" for name, value in {"Host": parts.netloc, **headers}.items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.reconnects = 0
@@ -352,7 +351,9 @@ class Phone:
         if lean:
             if self.lean is None:
                 cookies = "; ".join(f"{name}={value}" for name, value in self.client.cookies.items())
-                self.lean = LeanConnection(str(self.client.base_url), {"Cookie": cookies})
+                # the httpx client's own headers, so that the bytes per round stay what httpx sends
+                client_headers = {name.decode(): value.decode() for name, value in self.client.headers.raw}
+                self.lean = LeanConnection(str(self.client.base_url), {**client_headers, "Cookie": cookies})
             status, content = await self.lean.post("/api/sync", body, {**headers, "X-CSRF-Token": self.csrf})
             assert status == 200, content
             return None, self._take(json.loads(content), mutations)
@@ -435,8 +436,48 @@ async def closed_loop(phones: list[Phone], seconds: float, make, meter: CpuMeter
     return figures
 
 
+async def paced_loop(phones: list[Phone], seconds: float, rate: float, make,
+                     meter: CpuMeter | None = None) -> dict[str, Any]:
+    """An open loop: each phone starts a round every len(phones) ÷ rate seconds (phases spread at random), as
+    phones that sync when a dossier is made rather than back to back. A phone never runs two rounds at once: a
+    round that starts late is timed from when it was due, so falling behind shows in the latency (no coordinated
+    omission)."""
+    interval = len(phones) / rate
+    latencies: list[float] = []
+    applied = 0
+    rng = random.Random(11)
+    if meter is not None:
+        meter.start()
+    begin = time.perf_counter()
+    stop_at = begin + seconds
+
+    async def run(phone: Phone) -> None:
+        nonlocal applied
+        due = begin + rng.random() * interval
+        while due < stop_at:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            _, answer = await phone.round(make(phone), lean=True)
+            latencies.append((time.perf_counter() - due) * 1000)
+            applied += len(answer["results"])
+            due += interval
+
+    await asyncio.gather(*(run(phone) for phone in phones))
+    elapsed = time.perf_counter() - begin
+    figures: dict[str, Any] = {
+        "offered_rounds_per_s": rate, "rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
+        "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1), "p90_ms": round(percentile(latencies, 0.9), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1)}
+    if meter is not None:
+        spent = meter.stop()
+        figures["cpu_ms_per_round"] = {name: round(1000 * value / max(1, len(latencies)), 2)
+                                       for name, value in spent.items()}
+        figures["cpu_busy_share"] = round(sum(spent.values()) / elapsed / (os.cpu_count() or 1), 2)
+    return figures
+
+
 async def load(url: str, devices: int, seconds: float, creates_only: bool = False,
-               sampler: list[str] | None = None, meter: CpuMeter | None = None) -> dict[str, Any]:
+               sampler: list[str] | None = None, meter: CpuMeter | None = None, rate: float = 0) -> dict[str, Any]:
     registering = asyncio.Semaphore(8)
 
     async def one() -> Phone:
@@ -452,6 +493,9 @@ async def load(url: str, devices: int, seconds: float, creates_only: bool = Fals
             await asyncio.to_thread(sampling.wait, 60)
         if creates_only:
             return {"devices": devices, "new_dossiers": creating}
+        # Phase 1b: the same work offered at a fixed rate (an open loop), timed from when each round was due.
+        paced = {"new_dossiers_paced": await paced_loop(phones, seconds, rate, lambda phone: [phone.new_dossier()],
+                                                        meter)} if rate else {}
         # Phase 2: every round pushes three one-field edits of the phone's own dossiers, then pulls.
         rng = random.Random(7)
 
@@ -462,7 +506,7 @@ async def load(url: str, devices: int, seconds: float, creates_only: bool = Fals
         editing = await closed_loop(phones, seconds, edits, meter)
     finally:
         await asyncio.gather(*(phone.close() for phone in phones))
-    return {"devices": devices, "new_dossiers": creating, "edits": editing}
+    return {"devices": devices, "new_dossiers": creating, "edits": editing, **paced}
 
 
 # -- bytes on the wire --------------------------------------------------------------------------------------
@@ -514,7 +558,8 @@ def run_one(kind: str, args, workdir: Path, profile_to: Path | None = None,
                            "--duration", str(int(args.seconds)), "--output", str(profile_to)]
             assert instance.process is not None
             meter = CpuMeter(instance.process.pid, instance.pg_name)
-            figures = asyncio.run(load(instance.url, args.devices, args.seconds, creates_only, sampler, meter))
+            figures = asyncio.run(load(instance.url, args.devices, args.seconds, creates_only, sampler, meter,
+                                       0 if creates_only else args.rate))
             if not creates_only:
                 figures["wire"] = asyncio.run(wire(instance.url))
         finally:
@@ -603,6 +648,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, help="server worker processes (default: motcua serve's own)")
     parser.add_argument("--rate-limits", help="MOTCUA_RATE_LIMITS for the server, e.g. off (default: its own)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the figures")
+    parser.add_argument("--rate", type=float, default=400.0,
+                        help="new dossiers per second offered in the paced phase (0: no paced phase)")
     args = parser.parse_args()
     use_uvloop()
     if args.profile_only:
@@ -624,7 +671,11 @@ def main() -> None:
                 "new_dossiers_per_s": figures["new_dossiers"]["mutations_per_s"],
                 "new_dossier_p50_ms": figures["new_dossiers"]["p50_ms"],
                 "new_dossier_p99_ms": figures["new_dossiers"]["p99_ms"],
-                "phases": {"new_dossiers": figures["new_dossiers"], "edits": figures["edits"]},
+                "paced_new_dossiers_per_s": figures.get("new_dossiers_paced", {}).get("mutations_per_s"),
+                "paced_new_dossier_p99_ms": figures.get("new_dossiers_paced", {}).get("p99_ms"),
+                "phases": {"new_dossiers": figures["new_dossiers"], "edits": figures["edits"],
+                           **({"new_dossiers_paced": figures["new_dossiers_paced"]}
+                              if "new_dossiers_paced" in figures else {})},
                 "wire": figures["wire"],
             }
             print(f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.monotonic() - started:.0f} s)",
