@@ -65,6 +65,16 @@ def test_kubernetes_manifests_are_well_formed():
     assert {"Deployment", "Service", "Ingress", "HorizontalPodAutoscaler", "ConfigMap", "Secret", "Job"} <= kinds
 
 
+def test_lost_payment_notifications_are_asked_about_every_few_minutes_one_run_at_a_time():
+    (job,) = by_kind("CronJob")
+    assert job["spec"]["schedule"] == "*/5 * * * *" and job["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = job["spec"]["jobTemplate"]["spec"]["template"]
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == "payments-query"
+    (container,) = pod["spec"]["containers"]
+    assert container["command"][:3] == ["motcua", "payments", "query-pending"]
+    assert {"configMapRef": {"name": "motcua-config"}} in container["envFrom"]
+
+
 def test_deployments_select_their_pods_and_the_app_is_probed_on_healthz():
     deployments = {doc["metadata"]["name"]: doc for doc in by_kind("Deployment")}
     assert {"motcua-app", "motcua-worker"} <= set(deployments)
