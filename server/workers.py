@@ -18,6 +18,7 @@ import multiprocessing
 import signal
 import socket
 import time
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -26,6 +27,7 @@ import uvicorn
 log = logging.getLogger("motcua")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 RESTART_PAUSE = 1.0  # seconds before starting a worker that died again: a crash loop stays a slow one
+SIGNAL_CHECK = 0.5  # seconds: signal handlers only set a flag, which the supervising loop reads this often
 
 
 def bound_socket(host: str, port: int) -> socket.socket:
@@ -83,12 +85,13 @@ def serve_workers(workers: int, options: dict[str, Any]) -> None:
     processes = [start() for _ in range(workers)]
     try:
         while not stopping:
+            # Wakes the moment a worker ends; the timeout only bounds how late a signal's flag is seen.
+            wait([process.sentinel for process in processes], timeout=SIGNAL_CHECK)
             for index, process in enumerate(processes):
-                if not process.is_alive():
+                if not process.is_alive() and not stopping:
                     log.error("server worker %s ended with %s; starting it again", process.pid, process.exitcode)
                     time.sleep(RESTART_PAUSE)
                     processes[index] = start()
-            time.sleep(0.5)
     finally:
         for process in processes:
             if process.is_alive() and process.pid is not None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from server.web.admission import Admission
-from tests.conftest import Api, start_server, unique_phone
-from tests.test_sync_http import Device, create_changes
+from tests.conftest import start_server
+from tests.test_sync_http import Device, create_changes, new_citizen
 
 
 def test_admission_lets_in_at_most_its_limit_in_the_order_they_came():
@@ -66,11 +66,7 @@ def one_at_a_time(seeded_env, tmp_path_factory):
 
 
 def new_device(server) -> Device:
-    citizen = Api(server.url)
-    answer = citizen.post("/api/accounts", {"phone": unique_phone(), "password": "mat-khau-dai-du",
-                                            "full_name": "Người thử hàng đợi"})
-    assert answer.status_code == 201, answer.text
-    return Device(citizen)
+    return Device(new_citizen(server))
 
 
 def test_rounds_beyond_the_limit_wait_their_turn_and_all_succeed(one_at_a_time):

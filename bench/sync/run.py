@@ -419,7 +419,11 @@ async def closed_loop(phones: list[Phone], seconds: float, make, meter: CpuMeter
 
     started = time.monotonic()
     await asyncio.gather(*(run(phone) for phone in phones))
-    elapsed = time.monotonic() - started
+    return phase_figures(latencies, applied, time.monotonic() - started, meter)
+
+
+def phase_figures(latencies: list[float], applied: int, elapsed: float, meter: CpuMeter | None) -> dict[str, Any]:
+    """Rates and latency percentiles of a load phase, and where the machine's CPU went during it."""
     figures: dict[str, Any] = {
         "rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
         "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
@@ -462,18 +466,8 @@ async def paced_loop(phones: list[Phone], seconds: float, rate: float, make,
             due += interval
 
     await asyncio.gather(*(run(phone) for phone in phones))
-    elapsed = time.perf_counter() - begin
-    figures: dict[str, Any] = {
-        "offered_rounds_per_s": rate, "rounds": len(latencies), "mutations": applied, "seconds": round(elapsed, 2),
-        "mutations_per_s": round(applied / elapsed, 1), "rounds_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 1), "p90_ms": round(percentile(latencies, 0.9), 1),
-        "p99_ms": round(percentile(latencies, 0.99), 1), "max_ms": round(max(latencies), 1)}
-    if meter is not None:
-        spent = meter.stop()
-        figures["cpu_ms_per_round"] = {name: round(1000 * value / max(1, len(latencies)), 2)
-                                       for name, value in spent.items()}
-        figures["cpu_busy_share"] = round(sum(spent.values()) / elapsed / (os.cpu_count() or 1), 2)
-    return figures
+    return {"offered_rounds_per_s": rate,
+            **phase_figures(latencies, applied, time.perf_counter() - begin, meter)}
 
 
 async def load(url: str, devices: int, seconds: float, creates_only: bool = False,
