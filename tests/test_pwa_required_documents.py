@@ -22,15 +22,18 @@ from tests.test_pwa_pages import small_photo
 NAME = "Thủ tục thử nghiệm giấy tờ bắt buộc"
 
 
-def import_generic_procedure(seeded_env, tmp_path, name: str) -> str:
-    """A national record imported under a code of its own, its first document marked required: the name of it."""
+def import_generic_procedure(seeded_env, tmp_path, name: str) -> tuple[str, str]:
+    """A national record imported under a code of its own, its first document marked required: the procedure's
+    name (`name` and the code, so that a test run again on the suite's shared catalog finds only its own) and the
+    document's."""
     record = raw("1.116849.json")
     code = "9.8" + uuid.uuid4().hex[:5].translate(str.maketrans("abcdef", "123456"))
+    name = f"{name} {code}"
     record.update(code=code, codeNotation=code, name=name, isWard=True, isProvince=False)
     record["executionCases"][0]["profileComponents"][0]["required"] = True
     (tmp_path / f"{code}.json").write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
     run_motcua(["catalog", "import", "--format", "dvcqg", str(tmp_path / f"{code}.json")], seeded_env)
-    return record["executionCases"][0]["profileComponents"][0]["name"]
+    return name, record["executionCases"][0]["profileComponents"][0]["name"]
 
 
 def fill_applicant(phone) -> None:
@@ -44,11 +47,11 @@ def fill_applicant(phone) -> None:
 
 
 def test_a_required_document_must_be_attached_before_the_dossier_is_sent(server, seeded_env, context, phone, tmp_path):
-    document = import_generic_procedure(seeded_env, tmp_path, NAME)
+    name, document = import_generic_procedure(seeded_env, tmp_path, NAME)
     open_app(phone, server)
     sign_in(phone, DEMO_PHONE, DEMO_PASSWORD)
     phone.get_by_label("Tìm thủ tục").fill("thu nghiem giay to bat buoc")
-    phone.get_by_role("link", name=NAME).click()
+    phone.get_by_role("link", name=name).click()
     phone.get_by_role("button", name="Lập hồ sơ").click()
     fill_applicant(phone)
 
@@ -78,18 +81,18 @@ def test_a_generic_form_dossier_filed_offline_goes_out_with_its_pages_when_back_
     """The whole generic-form flow without a connection: the procedure was opened once online (its form fetched on
     demand and kept, docs/pwa.md "Data on the phone"), then the phone goes offline, the citizen files it with the
     required document photographed, and it reaches the server with its page when the phone is back online."""
-    document = import_generic_procedure(seeded_env, tmp_path, OFFLINE_NAME)
+    name, document = import_generic_procedure(seeded_env, tmp_path, OFFLINE_NAME)
     open_app(phone, server)
     sign_in(phone, DEMO_PHONE, DEMO_PASSWORD)
     phone.get_by_label("Tìm thủ tục").fill("thu nghiem nop ngoai tuyen")
-    phone.get_by_role("link", name=OFFLINE_NAME).click()
+    phone.get_by_role("link", name=name).click()
     phone.get_by_role("button", name="Lập hồ sơ").wait_for()  # the form is on the phone now
 
     context.set_offline(True)
     phone.goto(server.url + "/app")
     phone.get_by_text("Đang ngoại tuyến").wait_for()
     phone.get_by_label("Tìm thủ tục").fill("thu nghiem nop ngoai tuyen")  # offline search over the stored index
-    phone.get_by_role("link", name=OFFLINE_NAME).click()
+    phone.get_by_role("link", name=name).click()
     phone.get_by_role("button", name="Lập hồ sơ").click()
     phone.wait_for_url("**/app#/d/*")
     dossier_id = phone.url.rsplit("/", 1)[1]
